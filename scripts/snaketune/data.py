@@ -1,0 +1,316 @@
+"""Reading datasets and splitting them into training / validation / test.
+
+Formats are chosen by file extension (case-insensitive) unless a format is given:
+csv, tsv, parquet, json (records or pandas' default orient) and jsonl.
+
+Splits follow Ludwig's `preprocessing.split`:
+
+- `{type: random, probabilities: [0.7, 0.1, 0.2]}` (the default),
+- `{type: fixed, column: split}` with values 0 (training), 1 (validation), 2 (test),
+- `{type: stratify, column: label, probabilities: [...]}`.
+
+When no split is configured and the dataset has a column named `split`, that column
+is used as a fixed split (what older Ludwig releases did, and what a dataset shipped
+with a split column means); a notice says so.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from snaketune.errors import ConfigError, DataError, NotSupportedError
+
+FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
+SPLITS = ("training", "validation", "test")
+SPLIT_COLUMN = "split"
+DEFAULT_PROBABILITIES = (0.7, 0.1, 0.2)
+SPLIT_TYPES = ("random", "fixed", "stratify")
+# Ludwig split types that need something this reader does not have yet.
+_LUDWIG_ONLY_SPLITS = ("datetime", "hash")
+_SPLIT_KEYS = {
+    "random": ("type", "probabilities"),
+    "fixed": ("type", "column"),
+    "stratify": ("type", "column", "probabilities"),
+}
+_FIXED_CODES = {0: "training", 1: "validation", 2: "test"}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def detect_format(
+    path: str | os.PathLike, data_format: str | None = None, key: str = "dataset"
+) -> str:
+    """The format name for a file: `data_format` if given, else from the extension."""
+    if data_format is not None:
+        fmt = str(data_format).lower().lstrip(".")
+        if fmt not in FORMATS:
+            raise ConfigError(
+                f"data_format: {data_format!r} is not a supported format; "
+                f"allowed: {', '.join(FORMATS)}."
+            )
+        return fmt
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ConfigError(
+            f"{key}: cannot tell the format of {str(path)!r} from its extension "
+            f"{('.' + suffix) if suffix else '(none)'}; supported extensions: "
+            f"{', '.join('.' + f for f in FORMATS)} (or set data_format to one of "
+            f"{', '.join(FORMATS)})."
+        )
+    return suffix
+
+
+def _check_exists(path: str | os.PathLike, key: str) -> None:
+    if not Path(path).is_file():
+        raise ConfigError(f"{key}: file {str(path)!r} does not exist.")
+
+
+def read_table(
+    path: str | os.PathLike, data_format: str | None = None, *, key: str = "dataset"
+) -> pd.DataFrame:
+    """The whole file as a DataFrame; ConfigError for a missing file or unknown format."""
+    fmt = detect_format(path, data_format, key)
+    _check_exists(path, key)
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(path, encoding="utf-8")
+        elif fmt == "tsv":
+            frame = pd.read_csv(path, sep="\t", encoding="utf-8")
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+        elif fmt == "jsonl":
+            frame = pd.read_json(path, lines=True, encoding="utf-8")
+        else:
+            frame = _read_json(path)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{key}: {str(path)!r} is not valid UTF-8 text (byte {exc.start}); "
+            "save it as UTF-8 and try again."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{key}: {str(path)!r} is empty (no header, no rows).") from None
+    except (ValueError, pd.errors.ParserError, OSError) as exc:
+        raise DataError(f"{key}: cannot read {str(path)!r} as {fmt}: {exc}") from None
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _read_json(path: str | os.PathLike) -> pd.DataFrame:
+    """A JSON array of records, or any orient pandas reads by default."""
+    import json
+
+    with open(path, encoding="utf-8") as handle:
+        payload = json.load(handle)
+    if isinstance(payload, list):
+        return pd.DataFrame.from_records(payload)
+    if isinstance(payload, dict):
+        return pd.DataFrame(payload)
+    raise ValueError("expected a JSON array of records or an object of columns")
+
+
+def read_header(
+    path: str | os.PathLike, data_format: str | None = None, key: str = "dataset"
+) -> list[str]:
+    """Column names without reading the whole file (json/jsonl are read: they are small)."""
+    fmt = detect_format(path, data_format, key)
+    _check_exists(path, key)
+    if fmt in ("csv", "tsv"):
+        try:
+            head = pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0, encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{key}: {str(path)!r} is not valid UTF-8 text.") from None
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{key}: {str(path)!r} is empty (no header, no rows).") from None
+        return [str(c) for c in head.columns]
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return [str(n) for n in pq.read_schema(path).names if not n.startswith("__index_level")]
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            raise DataError(f"{key}: cannot read {str(path)!r} as parquet: {exc}") from None
+    return list(read_table(path, fmt, key=key).columns)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sample_rows(
+    frame: pd.DataFrame, sample_ratio: float = 1.0, sample_size: int | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """Ludwig's `preprocessing.sample_ratio` / `sample_size`: a seeded subset, in file order."""
+    if sample_size is not None and sample_size < len(frame):
+        picked = frame.sample(n=int(sample_size), random_state=seed)
+    elif sample_ratio < 1.0:
+        picked = frame.sample(frac=float(sample_ratio), random_state=seed)
+    else:
+        return frame
+    return picked.sort_index()
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def _probabilities(value: Any, key: str) -> tuple[float, float, float]:
+    ok = (
+        isinstance(value, list | tuple)
+        and len(value) == 3
+        and all(isinstance(p, int | float) and not isinstance(p, bool) for p in value)
+    )
+    if not ok or any(p < 0 or not math.isfinite(p) for p in value):
+        raise ConfigError(
+            f"{key}: {value!r} is not allowed; give three non-negative numbers for training, "
+            "validation and test that sum to 1, e.g. [0.7, 0.1, 0.2]."
+        )
+    if not math.isclose(sum(value), 1.0, abs_tol=1e-6):
+        raise ConfigError(
+            f"{key}: {list(value)!r} sums to {sum(value):g}; the three probabilities "
+            "(training, validation, test) must sum to 1."
+        )
+    return tuple(float(p) for p in value)  # type: ignore[return-value]
+
+
+def validate_split_config(
+    split: dict | None, columns: Iterable[str] | None = None, prefix: str = "preprocessing.split"
+) -> dict | None:
+    """The split config with defaults filled in, or None (no split configured).
+
+    `columns`, when given, are the dataset's columns: a named column must be one of them.
+    """
+    if split is None:
+        return None
+    if not isinstance(split, dict):
+        raise ConfigError(
+            f"{prefix}: {split!r} is not allowed; give a mapping such as "
+            "{type: random, probabilities: [0.7, 0.1, 0.2]}."
+        )
+    kind = split.get("type", "random")
+    if kind in _LUDWIG_ONLY_SPLITS:
+        raise NotSupportedError(
+            f"{prefix}.type: Ludwig's '{kind}' split is not supported yet; "
+            f"allowed: {', '.join(SPLIT_TYPES)}."
+        )
+    if kind not in SPLIT_TYPES:
+        raise ConfigError(
+            f"{prefix}.type: {kind!r} is not a split type; allowed: {', '.join(SPLIT_TYPES)}."
+        )
+    for name in split:
+        if name not in _SPLIT_KEYS[kind]:
+            raise ConfigError(
+                f"{prefix}.{name}: unknown parameter for split type '{kind}'; "
+                f"valid: {', '.join(_SPLIT_KEYS[kind])}."
+            )
+    out: dict[str, Any] = {"type": kind}
+    if kind in ("random", "stratify"):
+        out["probabilities"] = list(
+            _probabilities(
+                split.get("probabilities", list(DEFAULT_PROBABILITIES)), f"{prefix}.probabilities"
+            )
+        )
+    if kind in ("fixed", "stratify"):
+        default = SPLIT_COLUMN if kind == "fixed" else None
+        column = split.get("column", default)
+        if not isinstance(column, str) or not column:
+            raise ConfigError(
+                f"{prefix}.column: {column!r} is not allowed; name the dataset column that "
+                + (
+                    "holds 0/1/2 for training/validation/test."
+                    if kind == "fixed"
+                    else "to stratify on."
+                )
+            )
+        if columns is not None and column not in set(columns):
+            raise ConfigError(
+                f"{prefix}.column: column {column!r} is not in the dataset; its columns are: "
+                f"{', '.join(sorted(map(str, columns)))}."
+            )
+        out["column"] = column
+    return out
+
+
+def effective_split(split: dict | None, columns: Iterable[str]) -> dict:
+    """The split that will be used: the configured one, else the `split` column, else random."""
+    columns = list(columns)
+    checked = validate_split_config(split, columns)
+    if checked is not None:
+        return checked
+    if SPLIT_COLUMN in columns:
+        return {"type": "fixed", "column": SPLIT_COLUMN}
+    return {"type": "random", "probabilities": list(DEFAULT_PROBABILITIES)}
+
+
+def _cut(indices: np.ndarray, probabilities: tuple[float, ...]) -> list[np.ndarray]:
+    """Exact proportions: the first round(p0*n) rows, the next round((p0+p1)*n) - ... ."""
+    n = len(indices)
+    bounds = np.rint(np.cumsum(probabilities) * n).astype(int)
+    bounds[-1] = n
+    return [indices[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+
+
+def _fixed_codes(column: pd.Series, name: str) -> np.ndarray:
+    codes = np.full(len(column), -1, dtype=int)
+    bad: list[Any] = []
+    for i, value in enumerate(column.tolist()):
+        code = None
+        if isinstance(value, bool):
+            code = None
+        elif isinstance(value, int | np.integer) or (
+            isinstance(value, float | np.floating)
+            and math.isfinite(value)
+            and float(value).is_integer()
+        ):
+            code = int(value)
+        elif isinstance(value, str) and value.strip() in ("0", "1", "2"):
+            code = int(value.strip())
+        if code in _FIXED_CODES:
+            codes[i] = code
+        elif len(bad) < 5:
+            bad.append(value)
+    if bad:
+        raise DataError(
+            f"preprocessing.split.column: column {name!r} must hold 0 (training), 1 (validation) "
+            f"or 2 (test) in every row; found {', '.join(repr(b) for b in bad)}."
+        )
+    return codes
+
+
+def split_dataset(
+    frame: pd.DataFrame, split_config: dict | None, seed: int
+) -> dict[str, pd.DataFrame]:
+    """{'training', 'validation', 'test'} frames (any may be empty); deterministic in `seed`."""
+    split = effective_split(split_config, frame.columns)
+    if split_config is None and split["type"] == "fixed":
+        print(
+            f"notice: no preprocessing.split configured and the dataset has a {SPLIT_COLUMN!r} "
+            "column: using it as a fixed split (0 training, 1 validation, 2 test).",
+            file=sys.stderr,
+        )
+    n = len(frame)
+    rng = np.random.default_rng(seed)
+    if split["type"] == "fixed":
+        codes = _fixed_codes(frame[split["column"]], split["column"])
+        parts = [np.flatnonzero(codes == code) for code in sorted(_FIXED_CODES)]
+    elif split["type"] == "random":
+        parts = _cut(rng.permutation(n), split["probabilities"])
+    else:
+        strata = frame[split["column"]].astype("object").where(frame[split["column"]].notna(), None)
+        keys = strata.map(lambda v: "\x00missing" if v is None else f"{type(v).__name__}:{v}")
+        parts = [[], [], []]
+        for key in sorted(set(keys.tolist())):
+            members = np.flatnonzero((keys == key).to_numpy())
+            for i, chunk in enumerate(_cut(rng.permutation(members), split["probabilities"])):
+                parts[i].append(chunk)
+        parts = [np.concatenate(p) if p else np.array([], dtype=int) for p in parts]
+    return {
+        name: frame.iloc[np.sort(part)].reset_index(drop=True)
+        for name, part in zip(SPLITS, parts, strict=True)
+    }
