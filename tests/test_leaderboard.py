@@ -3,6 +3,7 @@ import math
 
 import pandas as pd
 import pytest
+
 from snaketune.errors import ConfigError
 from snaketune.io import read_json, write_json, write_text
 from snaketune.leaderboard import build_leaderboard, format_summary, read_leaderboard

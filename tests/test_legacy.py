@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+
 from snaketune.errors import ConfigError
 from snaketune.legacy import upgrade_model_config, upgrade_parameter_name
 from snaketune.resolve import resolve_trial

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
+
 from snaketune import metrics
 from snaketune.errors import ConfigError
 

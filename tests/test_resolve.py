@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+
 from snaketune.errors import ConfigError
 from snaketune.resolve import (
     deep_merge,

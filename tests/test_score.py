@@ -2,6 +2,7 @@ import json
 import math
 
 import pytest
+
 from snaketune.errors import ConfigError
 from snaketune.score import SCORE_FIELDS, compare_rerun, score_trial, write_score
 

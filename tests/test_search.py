@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from snaketune.errors import ConfigError
 from snaketune.search import (
     count_trials,

@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
 from snaketune.errors import ConfigError
 from snaketune.spaces import (
     SPACE_NAMES,

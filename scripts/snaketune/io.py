@@ -31,8 +31,12 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     _atomic_write_text(path, text)
 
 
-def write_json(path: str | os.PathLike, data: Any, *, sort_keys: bool = False, indent: int = 2) -> None:
-    _atomic_write_text(path, json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=True) + "\n")
+def write_json(
+    path: str | os.PathLike, data: Any, *, sort_keys: bool = False, indent: int = 2
+) -> None:
+    _atomic_write_text(
+        path, json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=True) + "\n"
+    )
 
 
 def write_yaml(path: str | os.PathLike, data: Any) -> None:

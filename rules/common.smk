@@ -1,0 +1,87 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from snaketune.errors import ConfigError, DataError
+from snaketune.workflow import load_workflow_study, rule_path, summary_text
+
+# The bundled config/config.yaml is read by the package, not by `configfile:`, so that
+# its relative paths resolve against this clone while --config paths resolve against
+# the working directory (the workflow also runs from outside the clone).
+try:
+    STUDY = load_workflow_study(Path(workflow.basedir), config, Path.cwd())
+except (ConfigError, DataError) as exc:
+    sys.stderr.write(f"snaketune: {exc}\n")
+    sys.exit(1)
+for notice in STUDY.notices:
+    sys.stderr.write(f"snaketune: note: {notice}\n")
+
+STUDY_DIR = rule_path(STUDY.study_dir, Path.cwd())
+HYPEROPT = STUDY.hyperopt
+EXECUTOR = HYPEROPT["executor"]
+
+if EXECUTOR["max_concurrent_trials"]:
+    # A resource that every train job takes one unit of; --resources trial_slots=N overrides.
+    workflow.global_resources.setdefault(
+        "trial_slots", EXECUTOR["max_concurrent_trials"]
+    )
+
+
+wildcard_constraints:
+    trial=r"trial_\d\d\d\d+",
+    stage=r"trials|reruns",
+    prep_id=r"prep_[0-9a-f]+",
+
+
+def get_final_outputs():
+    return [
+        f"{STUDY_DIR}/study.yaml",
+        f"{STUDY_DIR}/leaderboard.tsv",
+        f"{STUDY_DIR}/hyperopt_statistics.json",
+        f"{STUDY_DIR}/best",
+    ]
+
+
+def get_data_files(wildcards):
+    return {key: str(path) for key, path in STUDY.settings.data_files.items()}
+
+
+def get_prep_key(wildcards):
+    return STUDY.preps[wildcards.prep_id]
+
+
+def get_trial_record(wildcards):
+    return STUDY.trial(wildcards.trial).record
+
+
+def get_trial_config(wildcards):
+    return STUDY.trial(wildcards.trial).config
+
+
+def get_prepared_dir(wildcards):
+    return f"{STUDY_DIR}/prepared/{STUDY.trial(wildcards.trial).prep_id}"
+
+
+def get_original_score(wildcards):
+    """A re-run trial is compared with the study's own result for it."""
+    if wildcards.stage == "reruns":
+        return {"original": f"{STUDY_DIR}/trials/{wildcards.trial}/score.json"}
+    return {}
+
+
+def get_train_resources():
+    resources = {"trial_slots": 1}
+    if EXECUTOR["gpu_resources_per_trial"]:
+        resources["gpu"] = EXECUTOR["gpu_resources_per_trial"]
+    return resources
+
+
+def get_all_scores():
+    return [f"{STUDY_DIR}/trials/{t.trial_id}/score.json" for t in STUDY.trials]
+
+
+def print_summary():
+    text = summary_text(STUDY)
+    if text:
+        print(text)

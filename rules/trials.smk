@@ -1,0 +1,68 @@
+rule prepare:
+    input:
+        unpack(get_data_files),
+    output:
+        directory(f"{STUDY_DIR}/prepared/{{prep_id}}"),
+    log:
+        f"{STUDY_DIR}/logs/prepare/{{prep_id}}.log",
+    params:
+        key=get_prep_key,
+        data_format=STUDY.settings.data_format,
+        engine=STUDY.settings.engine,
+        seed=STUDY.settings.random_seed,
+    script:
+        "../scripts/prepare.py"
+
+
+rule sample:
+    output:
+        parameters=f"{STUDY_DIR}/trials/{{trial}}/parameters.json",
+        config=f"{STUDY_DIR}/trials/{{trial}}/config.yaml",
+    log:
+        f"{STUDY_DIR}/logs/sample/{{trial}}.log",
+    localrule: True
+    params:
+        record=get_trial_record,
+        config=get_trial_config,
+    script:
+        "../scripts/sample.py"
+
+
+rule train:
+    input:
+        config=f"{STUDY_DIR}/trials/{{trial}}/config.yaml",
+        parameters=f"{STUDY_DIR}/trials/{{trial}}/parameters.json",
+        prepared=get_prepared_dir,
+    output:
+        f"{STUDY_DIR}/{{stage}}/{{trial}}/train_summary.json",
+    log:
+        f"{STUDY_DIR}/{{stage}}/{{trial}}/train.log",
+    benchmark:
+        f"{STUDY_DIR}/logs/benchmarks/train/{{stage}}_{{trial}}.tsv"
+    threads: EXECUTOR["cpu_resources_per_trial"]
+    resources:
+        **get_train_resources(),
+    params:
+        engine=STUDY.settings.engine,
+        output_feature=HYPEROPT["output_feature"],
+        metric=HYPEROPT["metric"],
+    script:
+        "../scripts/train.py"
+
+
+rule score:
+    input:
+        unpack(get_original_score),
+        summary=f"{STUDY_DIR}/{{stage}}/{{trial}}/train_summary.json",
+        parameters=f"{STUDY_DIR}/trials/{{trial}}/parameters.json",
+    output:
+        f"{STUDY_DIR}/{{stage}}/{{trial}}/score.json",
+    log:
+        f"{STUDY_DIR}/logs/score/{{stage}}_{{trial}}.log",
+    localrule: True
+    params:
+        output_feature=HYPEROPT["output_feature"],
+        metric=HYPEROPT["metric"],
+        split=HYPEROPT["split"],
+    script:
+        "../scripts/score.py"

@@ -1,0 +1,448 @@
+"""Load and validate the study config and the model config.
+
+Everything here runs at parse time: a bad config stops the workflow before any
+job starts and before anything is written. Each check raises a ConfigError whose
+message names the key path, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from snaketune import legacy, metrics, spaces
+from snaketune.errors import ConfigError, NotSupportedError
+from snaketune.search import variant
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+DATA_KEYS = ("dataset", "training_set", "validation_set", "test_set")
+PATH_KEYS = (*DATA_KEYS, "model_config", "output_directory")
+ENGINES = ("sklearn",)
+PLANNED_ENGINES = ("torch", "command")
+
+MODEL_SECTIONS = (
+    "model_type",
+    "input_features",
+    "output_features",
+    "combiner",
+    "trainer",
+    "preprocessing",
+    "defaults",
+    "hyperopt",
+)
+# Keys of Ludwig configs that concern Ray or Ludwig's own runtime: accepted, with a notice.
+RUNTIME_KEYS = ("ludwig_version", "backend")
+
+HYPEROPT_KEYS = (
+    "parameters",
+    "goal",
+    "metric",
+    "output_feature",
+    "split",
+    "eval_split",
+    "search_alg",
+    "executor",
+)
+SEARCH_ALGS = ("random", "variant_generator")
+# Ludwig's other search algorithms: valid there, not implemented here yet.
+PLANNED_SEARCH_ALGS = (
+    "ax",
+    "bayesopt",
+    "blendsearch",
+    "bohb",
+    "cfo",
+    "dragonfly",
+    "hebo",
+    "hyperopt",
+    "nevergrad",
+    "optuna",
+    "skopt",
+    "zoopt",
+)
+SPLITS = {"training": "training", "train": "training", "validation": "validation", "test": "test"}
+EXECUTOR_DEFAULTS = {
+    "num_samples": None,
+    "max_concurrent_trials": None,
+    "cpu_resources_per_trial": 1,
+    "gpu_resources_per_trial": 0,
+    "time_budget_s": None,
+}
+EXECUTOR_RUNTIME_KEYS = ("type", "kubernetes_namespace", "trial_driver_resources")
+
+
+@dataclass
+class StudyConfig:
+    """The validated study config, with every path made absolute."""
+
+    experiment_name: str
+    output_directory: Path
+    data_files: dict[str, Path]
+    data_format: str | None
+    model_config_path: Path
+    random_seed: int
+    engine: str
+
+    @property
+    def study_dir(self) -> Path:
+        return self.output_directory / self.experiment_name
+
+
+@dataclass
+class ModelConfig:
+    """The upgraded model config and its normalized hyperopt section."""
+
+    model: dict[str, Any]
+    hyperopt: dict[str, Any]
+    notices: list[str] = field(default_factory=list)
+
+
+def _fmt(value: Any) -> str:
+    return (
+        repr(value)
+        if isinstance(value, str)
+        else yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    )
+
+
+def _schema() -> dict:
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _schema_message(error: jsonschema.ValidationError, schema: dict) -> str:
+    allowed = sorted(schema["properties"])
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(schema["properties"]))
+        return f"study config: unknown key {extra[0]!r}; allowed keys: {', '.join(allowed)}."
+    key = ".".join(str(p) for p in error.absolute_path) or "study config"
+    spec = schema["properties"].get(key, {})
+    if error.validator == "required":
+        return (
+            f"study config: {error.message.split(' is a')[0]} is required "
+            "(the Ludwig model config with its hyperopt section)."
+        )
+    if error.validator == "pattern" and key == "experiment_name":
+        return (
+            f"experiment_name: {error.instance!r} is not one plain path segment; use letters, "
+            "digits, '.', '_' and '-' only (no '/', not '.' or '..')."
+        )
+    if error.validator == "enum":
+        allowed_values = ", ".join(map(str, spec["enum"]))
+        return f"{key}: {_fmt(error.instance)} is not allowed; allowed: {allowed_values}."
+    if error.validator == "type":
+        return f"{key}: {_fmt(error.instance)} must be of type {error.validator_value}."
+    return f"{key}: {error.message}."
+
+
+def _validate_against_schema(values: dict) -> dict:
+    schema = _schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(_schema_message(errors[0], schema))
+    filled = dict(values)
+    for key, spec in schema["properties"].items():
+        if key not in filled and "default" in spec:
+            filled[key] = spec["default"]
+    return filled
+
+
+def merge_study_layers(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> dict:
+    """Overlay the user's --config/--configfile values on the bundled study config.
+
+    Relative input paths resolve against the folder of the layer that set them: the
+    clone for the bundled config, the working directory for the user's values.
+    output_directory always resolves against the working directory, so results land
+    where snakemake runs. The data keys form one group: a user who names any of them
+    replaces all bundled ones.
+    """
+    layers = []
+    for values, base in ((bundled or {}), bundled_dir), ((user or {}), cwd):
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"study config: expected a mapping of keys to values, got {_fmt(values)}."
+            )
+        resolved = {}
+        for key, value in values.items():
+            if key in PATH_KEYS and isinstance(value, str) and value:
+                root = cwd if key == "output_directory" else base
+                value = os.path.expanduser(value)
+                value = value if os.path.isabs(value) else str((root / value).resolve())
+            resolved[key] = value
+        layers.append(resolved)
+    merged = dict(layers[0])
+    if any(key in layers[1] for key in DATA_KEYS):
+        for key in DATA_KEYS:
+            merged.pop(key, None)
+    merged.update(layers[1])
+    if "output_directory" not in merged:
+        merged["output_directory"] = str(
+            cwd / _schema()["properties"]["output_directory"]["default"]
+        )
+    return merged
+
+
+def load_study_config(values: dict) -> StudyConfig:
+    """Validate the merged study config (paths already absolute)."""
+    values = _validate_against_schema(values)
+    name = values["experiment_name"]
+    if name in (".", ".."):
+        raise ConfigError(
+            f"experiment_name: {name!r} is not one plain path segment; use letters, digits, "
+            "'.', '_' and '-' only (no '/', not '.' or '..')."
+        )
+    engine = values["engine"]
+    if engine in PLANNED_ENGINES:
+        raise NotSupportedError(
+            f"engine: {engine!r} is not supported yet (planned); the engine available now is "
+            f"{', '.join(ENGINES)}."
+        )
+    if engine not in ENGINES:
+        raise ConfigError(f"engine: {engine!r} is not an engine; allowed: {', '.join(ENGINES)}.")
+    if "dataset" in values:
+        split_keys = [k for k in DATA_KEYS[1:] if k in values]
+        if split_keys:
+            raise ConfigError(
+                f"study config: give either 'dataset' or 'training_set' (with optional "
+                f"'validation_set' and 'test_set'), not both; found dataset and "
+                f"{', '.join(split_keys)}."
+            )
+        data_files = {"dataset": Path(values["dataset"])}
+    elif "training_set" in values:
+        data_files = {k: Path(values[k]) for k in DATA_KEYS[1:] if k in values}
+    else:
+        raise ConfigError(
+            "study config: no data given; set 'dataset' (one file, split per "
+            "preprocessing.split) or 'training_set' with optional 'validation_set' and 'test_set'."
+        )
+    for key, path in data_files.items():
+        if not path.is_file():
+            raise ConfigError(f"{key}: file {str(path)!r} does not exist.")
+    model_config_path = Path(values["model_config"])
+    if not model_config_path.is_file():
+        raise ConfigError(f"model_config: file {str(model_config_path)!r} does not exist.")
+    return StudyConfig(
+        experiment_name=name,
+        output_directory=Path(values["output_directory"]),
+        data_files=data_files,
+        data_format=values["data_format"],
+        model_config_path=model_config_path,
+        random_seed=values["random_seed"],
+        engine=engine,
+    )
+
+
+def read_model_config(path: Path) -> dict:
+    """Read YAML safely; a syntax error names the file and the line."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"model_config: {str(path)!r} is not valid YAML{where}: {problem}."
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"model_config: {str(path)!r} is not UTF-8 text.") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"model_config: {str(path)!r} must hold a mapping with input_features, "
+            f"output_features and hyperopt; got {_fmt(raw)}."
+        )
+    return raw
+
+
+def _check_int(path: str, value: Any, minimum: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        extra = " or null" if allow_none else ""
+        raise ConfigError(f"{path}: {_fmt(value)} must be an integer >= {minimum}{extra}.")
+
+
+def _normalize_executor(executor: Any, notices: list[str]) -> dict:
+    if executor is None:
+        executor = {}
+    if not isinstance(executor, dict):
+        raise ConfigError(f"hyperopt.executor: {_fmt(executor)} must be a mapping.")
+    allowed = (*EXECUTOR_DEFAULTS, *EXECUTOR_RUNTIME_KEYS, "scheduler")
+    for key in executor:
+        if key not in allowed:
+            raise ConfigError(
+                f"hyperopt.executor.{key}: unknown key; allowed: {', '.join(allowed)}."
+            )
+    out = {**EXECUTOR_DEFAULTS, **{k: v for k, v in executor.items() if k in EXECUTOR_DEFAULTS}}
+    for key in EXECUTOR_RUNTIME_KEYS:
+        if key in executor:
+            notices.append(
+                f"hyperopt.executor.{key} ({_fmt(executor[key])}) concerns Ray and does not apply "
+                "to snaketune; trials run as Snakemake jobs."
+            )
+    scheduler = executor.get("scheduler")
+    if scheduler is not None:
+        kind = scheduler.get("type") if isinstance(scheduler, dict) else scheduler
+        if kind != "fifo":
+            raise NotSupportedError(
+                f"hyperopt.executor.scheduler: type {_fmt(kind)} is not supported yet; only "
+                "'fifo' (every trial trains to the end) is available now."
+            )
+        notices.append(
+            "hyperopt.executor.scheduler 'fifo' is the default: every trial trains to the end."
+        )
+    _check_int("hyperopt.executor.num_samples", out["num_samples"], 1, allow_none=True)
+    _check_int("hyperopt.executor.cpu_resources_per_trial", out["cpu_resources_per_trial"], 1)
+    _check_int("hyperopt.executor.gpu_resources_per_trial", out["gpu_resources_per_trial"], 0)
+    mct = out["max_concurrent_trials"]
+    if mct == "auto":
+        out["max_concurrent_trials"] = None
+    else:
+        _check_int("hyperopt.executor.max_concurrent_trials", mct, 1, allow_none=True)
+    budget = out["time_budget_s"]
+    _check_int("hyperopt.executor.time_budget_s", budget, 1, allow_none=True)
+    if budget is not None:
+        raise NotSupportedError(
+            f"hyperopt.executor.time_budget_s: {budget} is not supported yet; leave it unset "
+            "(no time budget) for now."
+        )
+    return out
+
+
+def _normalize_search_alg(search_alg: Any, seed: int) -> dict:
+    if search_alg is None:
+        search_alg = {"type": "variant_generator"}
+    if isinstance(search_alg, str):
+        search_alg = {"type": search_alg}
+    if not isinstance(search_alg, dict) or "type" not in search_alg:
+        raise ConfigError(
+            f"hyperopt.search_alg: {_fmt(search_alg)} must be a mapping with a 'type'; "
+            f"allowed types: {', '.join(SEARCH_ALGS)}."
+        )
+    kind = search_alg["type"]
+    if kind in PLANNED_SEARCH_ALGS:
+        raise NotSupportedError(
+            f"hyperopt.search_alg.type: {kind!r} is not supported yet; available now: "
+            f"{', '.join(SEARCH_ALGS)} (random sampling, with grid_search expansion)."
+        )
+    if kind not in SEARCH_ALGS:
+        raise ConfigError(
+            f"hyperopt.search_alg.type: {_fmt(kind)} is not a search algorithm; allowed: "
+            f"{', '.join(SEARCH_ALGS + PLANNED_SEARCH_ALGS)}."
+        )
+    for key in search_alg:
+        if key not in ("type", "random_state"):
+            raise ConfigError(
+                f"hyperopt.search_alg.{key}: not supported for search_alg {kind!r}; "
+                "allowed keys: type, random_state."
+            )
+    state = search_alg.get("random_state", seed)
+    _check_int("hyperopt.search_alg.random_state", state, 0)
+    return {"type": kind, "random_state": state}
+
+
+def normalize_hyperopt(raw: Any, model: dict, seed: int, notices: list[str]) -> dict:
+    """Fill defaults and check every key of the hyperopt section except parameter paths."""
+    if raw is None:
+        raise ConfigError(
+            "hyperopt: the model config has no hyperopt section; add one with at least "
+            "'parameters' (dotted names mapped to search spaces)."
+        )
+    if not isinstance(raw, dict):
+        raise ConfigError(f"hyperopt: {_fmt(raw)} must be a mapping.")
+    for key in raw:
+        if key not in HYPEROPT_KEYS:
+            raise ConfigError(f"hyperopt.{key}: unknown key; allowed: {', '.join(HYPEROPT_KEYS)}.")
+    parameters = raw.get("parameters")
+    if not isinstance(parameters, dict) or not parameters:
+        raise ConfigError(
+            f"hyperopt.parameters: {_fmt(parameters)} must be a non-empty mapping of dotted "
+            "parameter names to search spaces (e.g. trainer.learning_rate: {space: loguniform, "
+            "lower: 0.0001, upper: 0.1})."
+        )
+    goal = raw.get("goal", "minimize")
+    if goal not in ("minimize", "maximize"):
+        raise ConfigError(
+            f"hyperopt.goal: {_fmt(goal)} is not allowed; allowed: minimize, maximize."
+        )
+    split = raw.get("split", "validation")
+    if split not in SPLITS:
+        raise ConfigError(
+            f"hyperopt.split: {_fmt(split)} is not a split; allowed: training (or train), "
+            "validation, test."
+        )
+    if "eval_split" in raw:
+        notices.append(
+            "hyperopt.eval_split has no effect (as in Ludwig); scores use hyperopt.split."
+        )
+    outputs = {
+        f.get("name"): f.get("type")
+        for f in model.get("output_features") or []
+        if isinstance(f, dict)
+    }
+    output_feature = raw.get("output_feature", "combined")
+    if output_feature != "combined" and output_feature not in outputs:
+        raise ConfigError(
+            f"hyperopt.output_feature: {_fmt(output_feature)} is not an output feature; allowed: "
+            f"{', '.join([*map(str, outputs), 'combined'])}."
+        )
+    metric = raw.get("metric", "loss")
+    if not isinstance(metric, str):
+        raise ConfigError(
+            f"hyperopt.metric: {_fmt(metric)} must be a metric name such as loss or accuracy."
+        )
+    metrics.check_metric(metric, output_feature, outputs.get(output_feature))
+    checked = {name: spaces.validate_space(name, spec) for name, spec in parameters.items()}
+    executor = _normalize_executor(raw.get("executor"), notices)
+    executor["num_samples"] = variant.resolve_num_samples(executor["num_samples"], checked)
+    return {
+        "parameters": checked,
+        "goal": goal,
+        "metric": metric,
+        "output_feature": output_feature,
+        "split": SPLITS[split],
+        "search_alg": _normalize_search_alg(raw.get("search_alg"), seed),
+        "executor": executor,
+    }
+
+
+def load_model_config(path: Path, seed: int) -> ModelConfig:
+    """Read, upgrade legacy names and check the sections; parameter paths are checked later."""
+    raw = read_model_config(path)
+    upgraded, notices = legacy.upgrade_model_config(raw)
+    model = copy.deepcopy(upgraded)
+    for key in RUNTIME_KEYS:
+        if key in model:
+            notices.append(
+                f"{key} ({_fmt(model.pop(key))}) concerns Ludwig's runtime and does not apply "
+                "to snaketune."
+            )
+    for key in model:
+        if key not in MODEL_SECTIONS:
+            raise ConfigError(
+                f"model_config: unknown top-level key {key!r}; allowed: "
+                f"{', '.join(MODEL_SECTIONS + RUNTIME_KEYS)}."
+            )
+    for key in ("input_features", "output_features"):
+        features = model.get(key)
+        if not isinstance(features, list) or not features:
+            raise ConfigError(f"{key}: {_fmt(features)} must be a non-empty list of features.")
+        for i, feature in enumerate(features):
+            if (
+                not isinstance(feature, dict)
+                or not isinstance(feature.get("name"), str)
+                or not feature["name"]
+            ):
+                raise ConfigError(
+                    f"{key}[{i}]: {_fmt(feature)} must be a mapping with a 'name' and a 'type'."
+                )
+            if "type" not in feature:
+                raise ConfigError(f"{key}.{feature['name']}: the feature has no 'type'.")
+    hyperopt = normalize_hyperopt(model.pop("hyperopt", None), model, seed, notices)
+    return ModelConfig(model=model, hyperopt=hyperopt, notices=notices)

@@ -1,0 +1,179 @@
+"""The study as the Snakefile sees it: every trial known at parse time.
+
+Random and grid search know each trial's parameters up front, so they are
+computed here from (seed, trial index, space) and handed to each trial's own
+jobs. Nothing in this module writes a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from snaketune import config as study_config
+from snaketune import data, resolve
+from snaketune.backends import get_engine
+from snaketune.errors import ConfigError
+from snaketune.search import variant
+
+TRIAL_PREFIX = "trial_"
+
+
+def trial_id(index: int) -> str:
+    return f"{TRIAL_PREFIX}{index:04d}"
+
+
+def digest(value: Any, length: int = 10) -> str:
+    """A short, stable hash of JSON-able data (key order does not matter)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+@dataclass
+class Trial:
+    trial_id: str
+    index: int
+    parameters: dict[str, Any]
+    seed: int
+    config: dict[str, Any]
+    prep_id: str
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """What parameters.json holds: sampled values, seeds and round only."""
+        return {
+            "trial_id": self.trial_id,
+            "index": self.index,
+            "round": 0,
+            "trial_seed": self.seed,
+            "parameters": self.parameters,
+        }
+
+
+@dataclass
+class Study:
+    settings: study_config.StudyConfig
+    model: study_config.ModelConfig
+    trials: list[Trial]
+    preps: dict[str, dict[str, Any]]
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def study_dir(self) -> Path:
+        return self.settings.study_dir
+
+    @property
+    def hyperopt(self) -> dict[str, Any]:
+        return self.model.hyperopt
+
+    @cached_property
+    def by_id(self) -> dict[str, Trial]:
+        return {trial.trial_id: trial for trial in self.trials}
+
+    def trial(self, tid: str) -> Trial:
+        if tid not in self.by_id:
+            raise ConfigError(
+                f"trial {tid!r} is not part of study {self.settings.experiment_name!r}; it has "
+                f"{len(self.trials)} trials, {self.trials[0].trial_id} to "
+                f"{self.trials[-1].trial_id}."
+            )
+        return self.by_id[tid]
+
+    def hyperopt_config(self) -> dict[str, Any]:
+        """The hyperopt section as run, for hyperopt_statistics.json and study.yaml."""
+        return self.hyperopt
+
+    def frozen(self) -> dict[str, Any]:
+        """study.yaml: the validated, upgraded study as run (no trial job depends on it)."""
+        settings = self.settings
+        return {
+            "experiment_name": settings.experiment_name,
+            "engine": settings.engine,
+            "random_seed": settings.random_seed,
+            "data": {key: str(path) for key, path in settings.data_files.items()},
+            "data_format": settings.data_format,
+            "model_config": str(settings.model_config_path),
+            "num_trials": len(self.trials),
+            "model": self.model.model,
+            "hyperopt": self.hyperopt,
+            "notices": self.notices,
+        }
+
+
+def _check_columns(settings: study_config.StudyConfig, model: dict[str, Any]) -> None:
+    """Compare the features' columns with each data file's header."""
+    for key, path in settings.data_files.items():
+        header = set(data.read_header(path, settings.data_format, key=key))
+        for section in ("input_features", "output_features"):
+            for feature in model[section]:
+                column = feature.get("column", feature["name"])
+                if column not in header:
+                    raise ConfigError(
+                        f"{section}.{feature['name']}: column {column!r} is not in {key} "
+                        f"{str(path)!r}; its columns are: {', '.join(sorted(header))}."
+                    )
+
+
+def _resolve(engine: Any, model: dict, parameters: dict) -> dict:
+    return resolve.resolve_trial(model, parameters, engine.default_encoder, engine.default_decoder)
+
+
+def _check_parameter_paths(engine: Any, model: dict, hyperopt: dict, seed: int) -> None:
+    """Each parameter alone on the base config, so an error names its parameter."""
+    first = variant.trial_parameters(hyperopt["parameters"], 0, 1, seed)
+    for name, value in first.items():
+        try:
+            engine.validate_config(_resolve(engine, model, {name: value}))
+        except ConfigError as exc:
+            prefix = f"hyperopt.parameters.{name}"
+            message = str(exc)
+            raise ConfigError(
+                message if message.startswith(prefix) else f"{prefix}: {message}"
+            ) from None
+
+
+def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study:
+    """Everything the Snakefile needs, validated; raises ConfigError on any problem."""
+    merged = study_config.merge_study_layers(bundled, bundled_dir, user, cwd)
+    settings = study_config.load_study_config(merged)
+    model = study_config.load_model_config(settings.model_config_path, settings.random_seed)
+    engine = get_engine(settings.engine)
+    _check_columns(settings, model.model)
+    try:
+        engine.validate_config(_resolve(engine, model.model, {}))
+    except ConfigError as exc:
+        raise ConfigError(f"model_config: {exc}") from None
+    hyperopt = model.hyperopt
+    seed = hyperopt["search_alg"]["random_state"]
+    _check_parameter_paths(engine, model.model, hyperopt, seed)
+    num_samples = hyperopt["executor"]["num_samples"]
+    trials, preps = [], {}
+    for index in range(variant.count_trials(hyperopt["parameters"], num_samples)):
+        parameters = variant.trial_parameters(hyperopt["parameters"], index, num_samples, seed)
+        tid = trial_id(index)
+        resolved = _resolve(engine, model.model, parameters)
+        try:
+            engine.validate_config(resolved)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"hyperopt.parameters: {tid} (parameters {json.dumps(parameters)}) gives an "
+                f"invalid config: {exc}"
+            ) from None
+        key = engine.preprocessing_key(resolved)
+        prep_id = f"prep_{digest(key)}"
+        preps.setdefault(prep_id, key)
+        trials.append(
+            Trial(
+                trial_id=tid,
+                index=index,
+                parameters=parameters,
+                seed=variant.trial_seed(settings.random_seed, index),
+                config=resolved,
+                prep_id=prep_id,
+            )
+        )
+    return Study(settings=settings, model=model, trials=trials, preps=preps, notices=model.notices)

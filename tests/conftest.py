@@ -1,0 +1,112 @@
+"""Shared fixtures: small data and a way to run the real workflow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_frame(rows: int = 160, seed: int = 0) -> pd.DataFrame:
+    """Small mixed-type data whose label depends on the inputs (so models learn something)."""
+    rng = np.random.default_rng(seed)
+    words = {
+        "a": ["alpha", "apple", "arch"],
+        "b": ["beta", "bold", "brick"],
+        "c": ["gamma", "cold", "crane"],
+    }
+    labels = rng.choice(list(words), size=rows)
+    titles = [" ".join(rng.choice(words[label] + ["the", "of", "new"], size=4)) for label in labels]
+    x = rng.normal(size=rows) + (labels == "a") * 1.5
+    color = np.where(rng.random(rows) < 0.7, np.where(labels == "b", "red", "blue"), "green")
+    flag = np.where(labels == "c", "yes", "no")
+    frame = pd.DataFrame({"title": titles, "x": x, "color": color, "flag": flag, "label": labels})
+    frame.loc[::17, "x"] = np.nan
+    frame.loc[::23, "color"] = None
+    return frame
+
+
+def model_config(**hyperopt) -> dict:
+    """A small Ludwig config for the sklearn engine with a hyperopt section."""
+    config = {
+        "input_features": [
+            {"name": "title", "type": "text"},
+            {"name": "x", "type": "number"},
+            {"name": "color", "type": "category"},
+        ],
+        "output_features": [{"name": "label", "type": "category"}],
+        "combiner": {"type": "concat", "num_fc_layers": 1, "output_size": 8},
+        "trainer": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01},
+        "hyperopt": {
+            "goal": "maximize",
+            "metric": "accuracy",
+            "output_feature": "label",
+            "parameters": {
+                "trainer.learning_rate": {"space": "loguniform", "lower": 0.001, "upper": 0.05},
+                "combiner.output_size": {"space": "choice", "categories": [4, 8]},
+            },
+            "executor": {"num_samples": 3},
+        },
+    }
+    config["hyperopt"].update(hyperopt)
+    return config
+
+
+class Study:
+    """A study folder in tmp_path: data, model config, and snakemake runs from that folder."""
+
+    def __init__(self, root: Path, config: dict, rows: int = 160) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        make_frame(rows).to_csv(root / "data.csv", index=False)
+        self.write_config(config)
+
+    def write_config(self, config: dict, name: str = "model.yaml") -> None:
+        (self.root / name).write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def run(self, *targets: str, check: bool = True, **config) -> subprocess.CompletedProcess:
+        values = {
+            "dataset": "data.csv",
+            "model_config": "model.yaml",
+            "experiment_name": "exp",
+            "output_directory": "results",
+        }
+        values.update(config)
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--cores",
+            "2",
+            *targets,
+            "--config",
+            *(f"{key}={value}" for key, value in values.items()),
+        ]
+        env = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
+        result = subprocess.run(
+            command, cwd=self.root, capture_output=True, text=True, env=env, timeout=600
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def path(self, *parts: str, output_directory: str = "results", name: str = "exp") -> Path:
+        return self.root / output_directory / name / Path(*parts)
+
+
+@pytest.fixture
+def study_factory(tmp_path):
+    def factory(config: dict | None = None, name: str = "study", rows: int = 160) -> Study:
+        return Study(tmp_path / name, config or model_config(), rows=rows)
+
+    return factory

@@ -1,0 +1,162 @@
+"""Study config and hyperopt section: defaults, path resolution and messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from snaketune import config
+from snaketune.errors import ConfigError, NotSupportedError
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "model.yaml").write_text("input_features: []\n")
+    return tmp_path
+
+
+def study(files: Path, **values) -> config.StudyConfig:
+    base = {"dataset": "data.csv", "model_config": "model.yaml"}
+    base.update(values)
+    return config.load_study_config(config.merge_study_layers({}, files, base, files))
+
+
+def test_defaults_and_absolute_paths(files):
+    settings = study(files)
+    assert settings.experiment_name == "hyperopt"
+    assert settings.random_seed == 42 and settings.engine == "sklearn"
+    assert settings.data_files == {"dataset": files / "data.csv"}
+    assert settings.study_dir == files / "results" / "hyperopt"
+
+
+def test_bundled_paths_resolve_against_the_clone_and_outputs_against_cwd(tmp_path, files):
+    clone, cwd = files, tmp_path / "elsewhere"
+    bundled = {"dataset": "data.csv", "model_config": "model.yaml", "output_directory": "out"}
+    merged = config.merge_study_layers(bundled, clone, {}, cwd)
+    assert merged["dataset"] == str(clone / "data.csv")
+    assert merged["output_directory"] == str(cwd / "out")
+
+
+def test_user_data_keys_replace_the_bundled_group(files):
+    bundled = {"dataset": "data.csv", "model_config": "model.yaml"}
+    merged = config.merge_study_layers(bundled, files, {"training_set": "data.csv"}, files)
+    assert "dataset" not in merged and merged["training_set"] == str(files / "data.csv")
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "/abs", ".", ".."])
+def test_experiment_name_must_be_one_segment(files, name):
+    with pytest.raises(ConfigError, match="experiment_name: .* one plain path segment"):
+        study(files, experiment_name=name)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"random_sed": 1}, "unknown key 'random_sed'; allowed keys: .*random_seed"),
+        ({"random_seed": "x"}, "random_seed: 'x' must be of type integer"),
+        ({"data_format": "xlsx"}, "data_format: 'xlsx' is not allowed; allowed: csv, tsv"),
+        ({"dataset": "missing.csv"}, "dataset: file .*missing.csv' does not exist"),
+        ({"engine": "torch"}, "engine: 'torch' is not supported yet"),
+        ({"engine": "keras"}, "engine: 'keras' is not an engine; allowed: sklearn"),
+        ({"training_set": "data.csv"}, "either 'dataset' or 'training_set'"),
+    ],
+)
+def test_study_config_errors(files, values, message):
+    with pytest.raises(ConfigError, match=message):
+        study(files, **values)
+
+
+def test_missing_model_config_is_named(files):
+    with pytest.raises(ConfigError, match="model_config.* is required"):
+        config.load_study_config({"dataset": str(files / "data.csv")})
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("input_features:\n  - name: a\n   type: number\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML at line 3"):
+        config.read_model_config(path)
+
+
+MODEL = {
+    "input_features": [{"name": "x", "type": "number"}],
+    "output_features": [{"name": "y", "type": "category"}],
+}
+PARAMS = {"trainer.learning_rate": {"space": "uniform", "lower": 0.001, "upper": 0.1}}
+
+
+def hyperopt(**values):
+    raw = {"parameters": PARAMS, **values}
+    return config.normalize_hyperopt(raw, MODEL, seed=42, notices=[])
+
+
+def test_hyperopt_defaults():
+    section = hyperopt()
+    assert section["goal"] == "minimize" and section["metric"] == "loss"
+    assert section["output_feature"] == "combined" and section["split"] == "validation"
+    assert section["search_alg"] == {"type": "variant_generator", "random_state": 42}
+    assert section["executor"]["num_samples"] == 10
+    assert section["executor"]["cpu_resources_per_trial"] == 1
+
+
+def test_split_train_is_training():
+    assert hyperopt(split="train")["split"] == "training"
+
+
+def test_runtime_keys_give_notices():
+    notices = []
+    config.normalize_hyperopt(
+        {"parameters": PARAMS, "executor": {"type": "ray", "kubernetes_namespace": None}},
+        MODEL,
+        seed=1,
+        notices=notices,
+    )
+    assert any("executor.type" in n and "does not apply" in n for n in notices)
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "message"),
+    [
+        ({"goal": "minimise"}, ConfigError, "hyperopt.goal: 'minimise' is not allowed"),
+        ({"split": "dev"}, ConfigError, "hyperopt.split: 'dev' is not a split"),
+        ({"output_feature": "nope"}, ConfigError, "'nope' is not an output feature; allowed: y"),
+        ({"metric": "accuracy"}, ConfigError, "combined"),
+        ({"output_feature": "y", "metric": "r2"}, ConfigError, "r2"),
+        ({"validation_metrics": 1}, ConfigError, "hyperopt.validation_metrics: unknown key"),
+        ({"search_alg": {"type": "optuna"}}, NotSupportedError, "'optuna' is not supported yet"),
+        ({"search_alg": {"type": "nope"}}, ConfigError, "'nope' is not a search algorithm"),
+        ({"search_alg": {"type": "random", "points_to_evaluate": []}}, ConfigError, "points_to"),
+        ({"executor": {"num_samples": 0}}, ConfigError, "num_samples"),
+        ({"executor": {"gpu_resources_per_trial": 0.5}}, ConfigError, "gpu_resources_per_trial"),
+        ({"executor": {"max_concurrent_trials": 0}}, ConfigError, "max_concurrent_trials"),
+        ({"executor": {"sampler": "tpe"}}, ConfigError, "executor.sampler: unknown key"),
+        ({"executor": {"scheduler": {"type": "async_hyperband"}}}, NotSupportedError, "fifo"),
+        ({"executor": {"time_budget_s": 60}}, NotSupportedError, "time_budget_s"),
+    ],
+)
+def test_hyperopt_errors(values, error, message):
+    with pytest.raises(error, match=message):
+        hyperopt(**values)
+
+
+def test_missing_hyperopt_and_parameters():
+    with pytest.raises(ConfigError, match="no hyperopt section"):
+        config.normalize_hyperopt(None, MODEL, seed=1, notices=[])
+    with pytest.raises(ConfigError, match="hyperopt.parameters: .*non-empty mapping"):
+        config.normalize_hyperopt({"goal": "minimize"}, MODEL, seed=1, notices=[])
+
+
+def test_model_config_runtime_keys_and_unknown_sections(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        yaml.safe_dump({**MODEL, "ludwig_version": "0.17", "hyperopt": {"parameters": PARAMS}})
+    )
+    loaded = config.load_model_config(path, seed=1)
+    assert "ludwig_version" not in loaded.model
+    assert any("ludwig_version" in n for n in loaded.notices)
+    path.write_text(yaml.safe_dump({**MODEL, "trainers": {}, "hyperopt": {"parameters": PARAMS}}))
+    with pytest.raises(ConfigError, match="unknown top-level key 'trainers'"):
+        config.load_model_config(path, seed=1)

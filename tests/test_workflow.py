@@ -1,0 +1,151 @@
+"""End-to-end: the real snakemake on small files, run from outside the clone."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import joblib
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import make_frame, model_config
+
+pytestmark = pytest.mark.e2e
+
+
+def job_counts(stdout_and_err: str) -> dict[str, int]:
+    """Snakemake's 'Job stats' table: rule -> number of jobs it ran."""
+    counts = {}
+    for line in stdout_and_err.splitlines():
+        match = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
+        if match and match.group(1) not in ("total", "count"):
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+def test_random_study_layout_and_outputs(study_factory):
+    study = study_factory()
+    result = study.run()
+    for i in range(3):
+        trial = study.path("trials", f"trial_{i:04d}")
+        for name in (
+            "parameters.json",
+            "config.yaml",
+            "model.joblib",
+            "training_statistics.json",
+            "score.json",
+            "train.log",
+        ):
+            assert (trial / name).is_file(), f"{trial / name} missing"
+        record = json.loads((trial / "parameters.json").read_text())
+        config = yaml.safe_load((trial / "config.yaml").read_text())
+        params = record["parameters"]
+        assert config["trainer"]["learning_rate"] == params["trainer.learning_rate"]
+        assert config["combiner"]["output_size"] == params["combiner.output_size"]
+        assert "hyperopt" not in config
+        score = json.loads((trial / "score.json").read_text())
+        assert score["status"] == "ok" and 0 <= score["metric_score"] <= 1
+
+    board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
+    assert len(board) == 3
+    assert list(board["metric_score"]) == sorted(board["metric_score"], reverse=True)
+    assert study.path("leaderboard.md").is_file()
+
+    stats = json.loads(study.path("hyperopt_statistics.json").read_text())
+    names = set(stats["hyperopt_config"]["parameters"])
+    assert len(stats["hyperopt_results"]) == 3
+    for entry in stats["hyperopt_results"]:
+        assert set(entry["parameters"]) == names
+        assert isinstance(entry["metric_score"], float)
+        assert {"trial_id", "trial_dir", "status", "training_stats", "eval_stats"} <= set(entry)
+
+    predictor = joblib.load(study.path("best", "model.joblib"))
+    raw = make_frame(20, seed=5).drop(columns=["label"])
+    predictions = predictor.predict(raw)
+    assert len(predictions) == 20 and set(predictions) <= {"a", "b", "c"}
+
+    assert "trial_" in result.stdout + result.stderr  # the top of the leaderboard is printed
+    assert yaml.safe_load(study.path("study.yaml").read_text())["num_trials"] == 3
+
+
+def test_grid_search_expands_values(study_factory):
+    config = model_config(
+        parameters={
+            "combiner.output_size": {"space": "grid_search", "values": [4, 8]},
+            "trainer.learning_rate": {"space": "uniform", "lower": 0.005, "upper": 0.05},
+        },
+        executor={},
+    )
+    study = study_factory(config)
+    study.run()
+    sizes = [
+        json.loads(study.path("trials", f"trial_{i:04d}", "parameters.json").read_text())[
+            "parameters"
+        ]["combiner.output_size"]
+        for i in range(2)
+    ]
+    assert sorted(sizes) == [4, 8]
+    assert not study.path("trials", "trial_0002").exists()
+
+
+def test_two_runs_are_identical(study_factory):
+    study = study_factory()
+    study.run(output_directory="one")
+    study.run(output_directory="two")
+    for i in range(3):
+        trial = f"trial_{i:04d}"
+        one = study.path("trials", trial, output_directory="one")
+        two = study.path("trials", trial, output_directory="two")
+        assert (one / "parameters.json").read_bytes() == (two / "parameters.json").read_bytes()
+        assert (one / "config.yaml").read_bytes() == (two / "config.yaml").read_bytes()
+        score_one = json.loads((one / "score.json").read_text())
+        score_two = json.loads((two / "score.json").read_text())
+        assert score_one["metric_score"] == score_two["metric_score"]
+
+
+def test_raising_num_samples_trains_only_new_trials(study_factory):
+    config = model_config(executor={"num_samples": 2})
+    study = study_factory(config)
+    study.run()
+    before = {
+        i: study.path("trials", f"trial_{i:04d}", "train_summary.json").stat().st_mtime_ns
+        for i in range(2)
+    }
+    bigger = copy.deepcopy(config)
+    bigger["hyperopt"]["executor"]["num_samples"] = 4
+    study.write_config(bigger, name="copy.yaml")  # another file: its path must not matter
+    result = study.run(model_config="copy.yaml")
+    assert job_counts(result.stdout + result.stderr).get("train") == 2
+    for i, mtime in before.items():
+        assert (
+            study.path("trials", f"trial_{i:04d}", "train_summary.json").stat().st_mtime_ns == mtime
+        )
+    assert len(pd.read_csv(study.path("leaderboard.tsv"), sep="\t")) == 4
+
+
+def test_rerun_one_trial_matches(study_factory):
+    study = study_factory()
+    study.run()
+    target = "results/exp/reruns/trial_0001/score.json"
+    result = study.run(target)
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("train") == 1
+    rerun = json.loads(study.path("reruns", "trial_0001", "score.json").read_text())
+    assert rerun["matches_original"] is True
+    original = json.loads(study.path("trials", "trial_0001", "score.json").read_text())
+    assert rerun["metric_score"] == original["metric_score"]
+
+
+def test_bad_config_stops_before_any_job(study_factory):
+    config = model_config(
+        parameters={"trainer.learning_rate": {"space": "uniform", "lower": 0.1, "upper": 0.01}}
+    )
+    study = study_factory(config)
+    result = study.run(check=False)
+    assert result.returncode != 0
+    assert "hyperopt.parameters.trainer.learning_rate" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (study.root / "results").exists()
