@@ -4,6 +4,8 @@ rule study:
     log:
         f"{STUDY_DIR}/logs/study.log",
     localrule: True
+    conda:
+        "../envs/snaketune.yaml"
     params:
         study=STUDY.frozen(),
     script:
@@ -21,6 +23,8 @@ rule leaderboard:
     log:
         f"{STUDY_DIR}/logs/leaderboard.log",
     localrule: True
+    conda:
+        "../envs/snaketune.yaml"
     params:
         goal=HYPEROPT["goal"],
         hyperopt_config=STUDY.hyperopt_config(),

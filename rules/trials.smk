@@ -5,6 +5,8 @@ rule prepare:
         directory(f"{STUDY_DIR}/prepared/{{prep_id}}"),
     log:
         f"{STUDY_DIR}/logs/prepare/{{prep_id}}.log",
+    conda:
+        "../envs/snaketune.yaml"
     params:
         key=get_prep_key,
         data_format=STUDY.settings.data_format,
@@ -21,6 +23,8 @@ rule sample:
     log:
         f"{STUDY_DIR}/logs/sample/{{trial}}.log",
     localrule: True
+    conda:
+        "../envs/snaketune.yaml"
     params:
         record=get_trial_record,
         config=get_trial_config,
@@ -39,6 +43,8 @@ rule train:
         f"{STUDY_DIR}/{{stage}}/{{trial}}/train.log",
     benchmark:
         f"{STUDY_DIR}/logs/benchmarks/train/{{stage}}_{{trial}}.tsv"
+    conda:
+        "../envs/snaketune.yaml"
     threads: EXECUTOR["cpu_resources_per_trial"]
     resources:
         **get_train_resources(),
@@ -60,6 +66,8 @@ rule score:
     log:
         f"{STUDY_DIR}/logs/score/{{stage}}_{{trial}}.log",
     localrule: True
+    conda:
+        "../envs/snaketune.yaml"
     params:
         output_feature=HYPEROPT["output_feature"],
         metric=HYPEROPT["metric"],

@@ -149,3 +149,25 @@ def test_bad_config_stops_before_any_job(study_factory):
     assert "hyperopt.parameters.trainer.learning_rate" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (study.root / "results").exists()
+
+
+def test_failing_trial_is_recorded_and_the_study_completes(study_factory):
+    # The title vocabulary has about a dozen words: an SVD to 5000 dimensions cannot fit.
+    config = model_config(
+        parameters={
+            "title.encoder.embedding_size": {"space": "grid_search", "values": [2, 5000]},
+        },
+        executor={},
+    )
+    study = study_factory(config)
+    result = study.run()
+    failed = json.loads(study.path("trials", "trial_0001", "score.json").read_text())
+    assert failed["status"] == "failed" and failed["metric_score"] is None
+    assert "embedding_size" in failed["error"]
+    board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
+    assert list(board["status"]) == ["ok", "failed"]
+    assert "embedding_size" in board["error"].iloc[1]
+    stats = json.loads(study.path("hyperopt_statistics.json").read_text())
+    assert [r["trial_id"] for r in stats["hyperopt_results"]] == ["trial_0000"]
+    assert [r["trial_id"] for r in stats["failed_trials"]] == ["trial_0001"]
+    assert "1 failed" in result.stdout + result.stderr

@@ -118,6 +118,28 @@ def _check_columns(settings: study_config.StudyConfig, model: dict[str, Any]) ->
                     )
 
 
+def _check_split_has_data(settings: study_config.StudyConfig, model: dict, split: str) -> None:
+    """The hyperopt split must receive rows: a zero probability or a missing file is an error."""
+    files = settings.data_files
+    if "dataset" not in files:
+        key = f"{split}_set"
+        if key not in files:
+            raise ConfigError(
+                f"hyperopt.split: {split!r} has no data: the study gives training_set but no "
+                f"{key}; add {key} or choose another split."
+            )
+        return
+    header = data.read_header(files["dataset"], settings.data_format)
+    chosen = data.effective_split((model.get("preprocessing") or {}).get("split"), header)
+    probabilities = chosen.get("probabilities")
+    position = ("training", "validation", "test").index(split)
+    if probabilities is not None and not probabilities[position] > 0:
+        raise ConfigError(
+            f"hyperopt.split: {split!r} has no data: preprocessing.split.probabilities "
+            f"{list(probabilities)} gives it 0; give it a share above 0 or choose another split."
+        )
+
+
 def _resolve(engine: Any, model: dict, parameters: dict) -> dict:
     return resolve.resolve_trial(model, parameters, engine.default_encoder, engine.default_decoder)
 
@@ -148,6 +170,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
     except ConfigError as exc:
         raise ConfigError(f"model_config: {exc}") from None
     hyperopt = model.hyperopt
+    _check_split_has_data(settings, model.model, hyperopt["split"])
     seed = hyperopt["search_alg"]["random_state"]
     _check_parameter_paths(engine, model.model, hyperopt, seed)
     num_samples = hyperopt["executor"]["num_samples"]
