@@ -19,4 +19,5 @@ run_trial(
     threads=snakemake.threads,  # noqa: F821
     output_feature=snakemake.params.output_feature,  # noqa: F821
     metric=snakemake.params.metric,  # noqa: F821
+    gpus=snakemake.resources.get("gpu", 0),  # noqa: F821
 )

@@ -36,6 +36,7 @@ def run_trial(
     threads: int,
     output_feature: str,
     metric: str,
+    gpus: int = 0,
 ) -> dict[str, Any]:
     """Train one trial and write train_summary.json, whatever happens inside the engine."""
     from threadpoolctl import threadpool_limits
@@ -69,6 +70,7 @@ def run_trial(
                 threads=threads,
                 output_feature=output_feature,
                 metric=metric,
+                gpus=gpus,
             )
             summary["train_time_s"] = round(time.perf_counter() - train_started, 4)
         summary.update(best_epoch=info.get("best_epoch"), epochs_run=info.get("epochs_run"))

@@ -144,7 +144,9 @@ class SklearnEngine:
         threads: int = 1,
         output_feature: str | None = None,
         metric: str | None = None,
+        gpus: int = 0,
     ) -> dict[str, int]:
+        # `gpus` is part of the engine contract; scikit-learn trains on the CPU only.
         full = schema.with_defaults(config)
         sub = Path(prepared_dir) / SUBDIR
         stored = joblib.load(sub / "preprocessors.joblib")
