@@ -1,0 +1,123 @@
+"""The trained network as a self-contained predictor: fitted preprocessing + weights + spec.
+
+    import joblib
+    predictor = joblib.load("results/<study>/best/model.joblib")
+    predictor.predict(df)          # labels (category), booleans or the two labels (binary), numbers
+    predictor.predict_proba(df)    # classifiers: (n, len(predictor.classes_)) probabilities
+
+`df` is a raw data frame with the input features' columns, as in the dataset. The
+weights are stored as numpy arrays and the network is rebuilt on the CPU from its spec
+at the first prediction, so a model trained on a GPU loads anywhere torch is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from snaketune.backends.sklearn.models import Task
+from snaketune.backends.torch_engine import model as ecd
+from snaketune.backends.torch_engine import preprocessing, training
+from snaketune.errors import DataError
+
+
+class TorchPredictor:
+    """Picklable; predicts on raw data frames in the label space of the dataset."""
+
+    def __init__(
+        self,
+        *,
+        spec: dict[str, Any],
+        preprocessors: dict[str, Any],
+        output: Any,
+        state_dict: dict[str, torch.Tensor],
+        task: Task,
+    ):
+        self.spec = spec
+        self.config = spec["config"]
+        self.input_features = [
+            {"name": f["name"], "type": f["type"], "column": f["column"]}
+            for f in self.config["input_features"]
+        ]
+        self.preprocessors = preprocessors
+        self.output = output
+        self.weights = {k: v.detach().cpu().numpy().copy() for k, v in state_dict.items()}
+        self.task = task
+        self.batch_size = training.eval_batch_size(self.config["trainer"])
+        self._network: ecd.ECD | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_network"] = None
+        return state
+
+    @property
+    def output_feature(self) -> str:
+        return self.task.output_name
+
+    @property
+    def output_type(self) -> str:
+        return self.task.output_type
+
+    @property
+    def classes_(self) -> list[Any]:
+        if self.task.output_type == "category":
+            return list(self.output.labels_)
+        if self.task.output_type == "binary":
+            true_label = self.output.true_label_
+            if true_label is not None and len(self.output.labels_) == 2:
+                return [next(v for v in self.output.labels_ if v != true_label), true_label]
+            return [False, True]
+        raise AttributeError("a number output has no classes")
+
+    def network(self) -> ecd.ECD:
+        """The network with the trained weights, on the CPU, in evaluation mode."""
+        if self._network is None:
+            network = ecd.build_model(self.spec)
+            network.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights.items()})
+            self._network = network.eval()
+        return self._network
+
+    def inputs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The network's input arrays for a raw data frame."""
+        missing = [f["column"] for f in self.input_features if f["column"] not in frame.columns]
+        if missing:
+            raise DataError(
+                f"predict: the data frame lacks the input column(s) {', '.join(missing)}; "
+                f"it has: {', '.join(map(str, frame.columns))}."
+            )
+        frame = frame.reset_index(drop=True)
+        return {
+            f["name"]: preprocessing.to_array(self.preprocessors[f["name"]], frame[f["column"]])
+            for f in self.input_features
+        }
+
+    def _scores(self, frame: pd.DataFrame) -> np.ndarray:
+        types = {f["name"]: f["type"] for f in self.input_features}
+        logits = ecd.predict_logits(
+            self.network(), self.inputs(frame), types, self.batch_size, torch.device("cpu")
+        )
+        return training.predictions(logits, self.task)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        if not self.task.is_classifier:
+            raise AttributeError("predict_proba: a number output has no probabilities; use predict")
+        scores = self._scores(frame)
+        if self.task.output_type == "binary":
+            return np.column_stack([1.0 - scores, scores])
+        return scores
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if not self.task.is_classifier:
+            return self._scores(frame)
+        proba = self.predict_proba(frame)
+        if self.task.output_type == "binary":
+            chosen = proba[:, 1] >= 0.5
+            labels = self.classes_
+            if labels == [False, True]:
+                return chosen
+            return np.where(chosen, labels[1], labels[0]).astype(object)
+        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
