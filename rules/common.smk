@@ -59,6 +59,11 @@ def get_trial_config(wildcards):
     return STUDY.trial(wildcards.trial).config
 
 
+def get_command(wildcards):
+    """A function, so Snakemake does not read the {placeholders} as wildcards."""
+    return STUDY.settings.command
+
+
 def get_prepared_dir(wildcards):
     return f"{STUDY_DIR}/prepared/{STUDY.trial(wildcards.trial).prep_id}"
 

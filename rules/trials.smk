@@ -50,6 +50,7 @@ rule train:
         **get_train_resources(),
     params:
         engine=STUDY.settings.engine,
+        command=get_command,
         output_feature=HYPEROPT["output_feature"],
         metric=HYPEROPT["metric"],
     script:

@@ -20,4 +20,5 @@ run_trial(
     output_feature=snakemake.params.output_feature,  # noqa: F821
     metric=snakemake.params.metric,  # noqa: F821
     gpus=snakemake.resources.get("gpu", 0),  # noqa: F821
+    command=snakemake.params.command,  # noqa: F821
 )

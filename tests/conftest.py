@@ -72,7 +72,9 @@ class Study:
     def write_config(self, config: dict, name: str = "model.yaml") -> None:
         (self.root / name).write_text(yaml.safe_dump(config, sort_keys=False))
 
-    def run(self, *targets: str, check: bool = True, **config) -> subprocess.CompletedProcess:
+    def run(
+        self, *targets: str, check: bool = True, configfile: dict | None = None, **config
+    ) -> subprocess.CompletedProcess:
         values = {
             "dataset": "data.csv",
             "model_config": "model.yaml",
@@ -89,6 +91,11 @@ class Study:
             "--cores",
             "2",
             *targets,
+        ]
+        if configfile is not None:  # values that do not fit on a command line (lists)
+            (self.root / "study.yaml").write_text(yaml.safe_dump(configfile))
+            command += ["--configfile", "study.yaml"]
+        command += [
             "--config",
             *(f"{key}={value}" for key, value in values.items()),
         ]

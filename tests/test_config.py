@@ -59,8 +59,10 @@ def test_experiment_name_must_be_one_segment(files, name):
         ({"random_seed": "x"}, "random_seed: 'x' must be of type integer"),
         ({"data_format": "xlsx"}, "data_format: 'xlsx' is not allowed; allowed: csv, tsv"),
         ({"dataset": "missing.csv"}, "dataset: file .*missing.csv' does not exist"),
-        ({"engine": "torch"}, "engine: 'torch' is not supported yet"),
-        ({"engine": "keras"}, "engine: 'keras' is not an engine; allowed: sklearn"),
+        ({"engine": "keras"}, "engine: 'keras' is not an engine; allowed: sklearn, torch"),
+        ({"engine": "command"}, "give a command exactly when engine is 'command'"),
+        ({"command": ["python"]}, "give a command exactly when engine is 'command'"),
+        ({"engine": "command", "command": "python"}, "command: 'python' must be of type array"),
         ({"training_set": "data.csv"}, "either 'dataset' or 'training_set'"),
     ],
 )

@@ -178,7 +178,7 @@ INVALID = [
         _set(["input_features", 3, "encoder"], {"type": "parallel_cnn"}),
         NotSupportedError,
         r"^input_features\.review\.encoder\.type: encoder 'parallel_cnn' .*torch engine "
-        r"\(--config engine=torch.*text encoders are: tf_idf, bag",
+        r"\(run with --config engine=torch.*text encoders are: tf_idf, bag",
     ),
     (
         _set(["input_features", 1, "encoder"], {"type": "dense"}),

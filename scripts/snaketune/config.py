@@ -23,8 +23,7 @@ from snaketune.search import variant
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 DATA_KEYS = ("dataset", "training_set", "validation_set", "test_set")
 PATH_KEYS = (*DATA_KEYS, "model_config", "output_directory")
-ENGINES = ("sklearn",)
-PLANNED_ENGINES = ("torch", "command")
+ENGINES = ("sklearn", "torch", "command")
 
 MODEL_SECTIONS = (
     "model_type",
@@ -87,6 +86,7 @@ class StudyConfig:
     model_config_path: Path
     random_seed: int
     engine: str
+    command: list[str] | None = None
 
     @property
     def study_dir(self) -> Path:
@@ -198,13 +198,14 @@ def load_study_config(values: dict) -> StudyConfig:
             "'.', '_' and '-' only (no '/', not '.' or '..')."
         )
     engine = values["engine"]
-    if engine in PLANNED_ENGINES:
-        raise NotSupportedError(
-            f"engine: {engine!r} is not supported yet (planned); the engine available now is "
-            f"{', '.join(ENGINES)}."
-        )
     if engine not in ENGINES:
         raise ConfigError(f"engine: {engine!r} is not an engine; allowed: {', '.join(ENGINES)}.")
+    command = values.get("command")
+    if (command is not None) != (engine == "command"):
+        raise ConfigError(
+            "command: give a command exactly when engine is 'command' (the program that "
+            f"trains one trial); got engine {engine!r} and command {_fmt(command)}."
+        )
     if "dataset" in values:
         split_keys = [k for k in DATA_KEYS[1:] if k in values]
         if split_keys:
@@ -235,6 +236,7 @@ def load_study_config(values: dict) -> StudyConfig:
         model_config_path=model_config_path,
         random_seed=values["random_seed"],
         engine=engine,
+        command=command,
     )
 
 

@@ -301,6 +301,10 @@ def write_best(
                     write_score(tmp / name, best)
                 else:
                     missing.append(name)
+            program_output = Path(trial_dir) / "output" if trial_dir else None
+            if program_output is not None and program_output.is_dir():
+                # engine `command`: the external trainer's own artifacts
+                shutil.copytree(program_output, tmp / "output")
             write_text(tmp / "README.md", _best_readme(best, goal, trial_dir, missing))
         old = None
         if target.exists() or target.is_symlink():

@@ -163,7 +163,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
     merged = study_config.merge_study_layers(bundled, bundled_dir, user, cwd)
     settings = study_config.load_study_config(merged)
     model = study_config.load_model_config(settings.model_config_path, settings.random_seed)
-    engine = get_engine(settings.engine)
+    engine = get_engine(settings.engine, command=settings.command)
     _check_columns(settings, model.model)
     try:
         engine.validate_config(_resolve(engine, model.model, {}))

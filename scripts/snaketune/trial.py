@@ -37,6 +37,7 @@ def run_trial(
     output_feature: str,
     metric: str,
     gpus: int = 0,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train one trial and write train_summary.json, whatever happens inside the engine."""
     from threadpoolctl import threadpool_limits
@@ -59,7 +60,7 @@ def run_trial(
         "train_time_s": None,
     }
     try:
-        engine = get_engine(engine_name)
+        engine = get_engine(engine_name, command=command)
         with threadpool_limits(limits=threads):
             train_started = time.perf_counter()
             info = engine.train(
@@ -71,6 +72,7 @@ def run_trial(
                 output_feature=output_feature,
                 metric=metric,
                 gpus=gpus,
+                config_path=config_path,
             )
             summary["train_time_s"] = round(time.perf_counter() - train_started, 4)
         summary.update(best_epoch=info.get("best_epoch"), epochs_run=info.get("epochs_run"))

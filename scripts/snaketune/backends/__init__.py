@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 from snaketune.errors import ConfigError
 
-ENGINE_MODULES = {"sklearn": "snaketune.backends.sklearn"}
+ENGINE_MODULES = {
+    "sklearn": "snaketune.backends.sklearn",
+    "torch": "snaketune.backends.torch_engine",
+    "command": "snaketune.backends.command",
+}
 
 
-def get_engine(name: str) -> Any:
-    """The engine object registered under the name a user writes in `engine:`."""
+def get_engine(name: str, *, command: list[str] | None = None) -> Any:
+    """The engine registered under the name a user writes in `engine:`."""
     if name not in ENGINE_MODULES:
         raise ConfigError(
             f"engine: {name!r} is not an engine; allowed: {', '.join(ENGINE_MODULES)}."
         )
-    return importlib.import_module(ENGINE_MODULES[name]).ENGINE
+    if name == "torch" and importlib.util.find_spec("torch") is None:
+        raise ConfigError(
+            "engine: 'torch' needs PyTorch, which is not installed; install it with "
+            "`pip install 'snaketune[torch]'` (or `pip install torch`) in the environment "
+            "that runs snakemake."
+        )
+    module = importlib.import_module(ENGINE_MODULES[name])
+    if name == "command":  # the prepare step runs no program and needs no command
+        return module.CommandEngine(None if command is None else module.check_command(command))
+    return module.ENGINE

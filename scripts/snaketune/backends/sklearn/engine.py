@@ -145,8 +145,10 @@ class SklearnEngine:
         output_feature: str | None = None,
         metric: str | None = None,
         gpus: int = 0,
+        config_path: str | None = None,
     ) -> dict[str, int]:
-        # `gpus` is part of the engine contract; scikit-learn trains on the CPU only.
+        # `gpus` and `config_path` are part of the engine contract; scikit-learn trains
+        # on the CPU only, from the config it is given.
         full = schema.with_defaults(config)
         sub = Path(prepared_dir) / SUBDIR
         stored = joblib.load(sub / "preprocessors.joblib")

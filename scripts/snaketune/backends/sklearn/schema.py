@@ -40,7 +40,7 @@ SECTION_NAMES = (
 )
 # Top-level keys that are accepted and ignored here (other modules read or strip them).
 IGNORED_TOP_LEVEL = ("defaults", "hyperopt", "ludwig_version", "backend")
-TORCH_HINT = "--config engine=torch, coming in a later release"
+TORCH_HINT = "run with --config engine=torch; install PyTorch with pip install 'snaketune[torch]'"
 
 
 # --------------------------------------------------------------------------- parameters

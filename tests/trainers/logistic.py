@@ -1,0 +1,57 @@
+"""A small external trainer for engine `command` tests.
+
+Usage: logistic.py CONFIG TRAINING VALIDATION TEST OUTPUT [--minimal] [--fail]
+Fits a logistic regression on the numeric inputs for a few "epochs" (max_iter steps)
+and writes training_statistics.json in Ludwig's shape (or metrics.json with --minimal).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, log_loss
+
+
+def main() -> None:
+    config_path, training, validation, test, output = sys.argv[1:6]
+    if "--fail" in sys.argv:
+        print("this trainer was asked to fail", file=sys.stderr)
+        sys.exit(3)
+    config = yaml.safe_load(Path(config_path).read_text())
+    inputs = [f["name"] for f in config["input_features"] if f["type"] == "number"]
+    target = config["output_features"][0]["name"]
+    lr = float(config.get("trainer", {}).get("learning_rate", 0.1))
+    frames = {
+        "training": pd.read_parquet(training),
+        "validation": pd.read_parquet(validation),
+        "test": pd.read_parquet(test),
+    }
+    curves = {split: {target: {"loss": [], "accuracy": []}} for split in frames}
+    train = frames["training"]
+    x = train[inputs].fillna(0).to_numpy()
+    for epoch in range(1, 4):
+        model = LogisticRegression(C=lr, max_iter=epoch * 5).fit(x, train[target])
+        for split, frame in frames.items():
+            if frame.empty:
+                continue
+            proba = model.predict_proba(frame[inputs].fillna(0).to_numpy())
+            truth = frame[target]
+            curves[split][target]["loss"].append(log_loss(truth, proba, labels=model.classes_))
+            predicted = model.classes_[np.argmax(proba, axis=1)]
+            curves[split][target]["accuracy"].append(accuracy_score(truth, predicted))
+    out = Path(output)
+    if "--minimal" in sys.argv:
+        minimal = {s: {target: {k: v[-1] for k, v in c[target].items()}} for s, c in curves.items()}
+        (out / "metrics.json").write_text(json.dumps(minimal))
+    else:
+        stats = {"evaluation_frequency": {"frequency": 1, "period": "epoch"}, **curves}
+        (out / "run").mkdir()
+        (out / "run" / "training_statistics.json").write_text(json.dumps(stats))
+
+
+if __name__ == "__main__":
+    main()
