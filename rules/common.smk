@@ -1,9 +1,12 @@
+import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from snaketune.errors import ConfigError, DataError
+from snaketune.limits import study_policy_environment
 from snaketune.workflow import load_workflow_study, rule_path, summary_text
 
 # The bundled config/config.yaml is read by the package, not by `configfile:`, so that
@@ -21,6 +24,15 @@ STUDY_DIR = rule_path(STUDY.study_dir, Path.cwd())
 HYPEROPT = STUDY.hyperopt
 EXECUTOR = HYPEROPT["executor"]
 
+# Study-wide policy reaches the train jobs through the environment, not params: params
+# are a rerun trigger, and changing a budget must not retrain finished trials. The clock
+# for hyperopt.executor.time_budget_s starts with this snakemake run.
+os.environ.update(
+    study_policy_environment(
+        EXECUTOR["time_budget_s"], STUDY.settings.max_failed_trials, time.time()
+    )
+)
+
 if EXECUTOR["max_concurrent_trials"]:
     # A resource that every train job takes one unit of; --resources trial_slots=N overrides.
     workflow.global_resources.setdefault(
@@ -32,6 +44,7 @@ wildcard_constraints:
     trial=r"trial_\d\d\d\d+",
     stage=r"trials|reruns",
     prep_id=r"prep_[0-9a-f]+",
+    digest=r"[0-9a-f]+",
 
 
 def get_final_outputs():
@@ -51,12 +64,37 @@ def get_prep_key(wildcards):
     return STUDY.preps[wildcards.prep_id]
 
 
+def get_sampled_trial(wildcards):
+    """The trial a sampled/<digest>/ folder is for; an outdated digest has no rule."""
+    trial = STUDY.trial(wildcards.trial)
+    if wildcards.digest != trial.digest:
+        raise ValueError(
+            f"{wildcards.trial}: sampled/{wildcards.digest} is not this study's"
+        )
+    return trial
+
+
 def get_trial_record(wildcards):
-    return STUDY.trial(wildcards.trial).record
+    return get_sampled_trial(wildcards).record
 
 
 def get_trial_config(wildcards):
-    return STUDY.trial(wildcards.trial).config
+    return get_sampled_trial(wildcards).config
+
+
+def get_sampled(wildcards):
+    """The trial's values, in a folder named by everything its result depends on.
+
+    A trial whose values, config, data or metric changed gets a new folder, which no
+    earlier result is newer than: it is sampled and trained again, with or without
+    Snakemake's own records of the last run.
+    """
+    trial = STUDY.trial(wildcards.trial)
+    folder = f"{STUDY_DIR}/trials/{trial.trial_id}/sampled/{trial.digest}"
+    return {
+        "config": f"{folder}/config.yaml",
+        "parameters": f"{folder}/parameters.json",
+    }
 
 
 def get_command(wildcards):
@@ -76,10 +114,21 @@ def get_original_score(wildcards):
 
 
 def get_train_resources():
+    """Resources, not params: changing a limit must not retrain finished trials."""
+    settings = STUDY.settings
     resources = {"trial_slots": 1}
     if EXECUTOR["gpu_resources_per_trial"]:
         resources["gpu"] = EXECUTOR["gpu_resources_per_trial"]
+    if settings.trial_timeout_s:
+        resources["trial_timeout_s"] = settings.trial_timeout_s
+        resources["runtime"] = (
+            settings.trial_timeout_s // 60 + 5
+        )  # minutes, for clusters
+    if settings.trial_memory_mb:
+        resources["trial_memory_mb"] = settings.trial_memory_mb
+        resources["mem_mb"] = settings.trial_memory_mb + 512
     return resources
+
 
 
 def get_all_scores():

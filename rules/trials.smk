@@ -18,10 +18,10 @@ rule prepare:
 
 rule sample:
     output:
-        parameters=f"{STUDY_DIR}/trials/{{trial}}/parameters.json",
-        config=f"{STUDY_DIR}/trials/{{trial}}/config.yaml",
+        parameters=f"{STUDY_DIR}/trials/{{trial}}/sampled/{{digest}}/parameters.json",
+        config=f"{STUDY_DIR}/trials/{{trial}}/sampled/{{digest}}/config.yaml",
     log:
-        f"{STUDY_DIR}/logs/sample/{{trial}}.log",
+        f"{STUDY_DIR}/logs/sample/{{trial}}_{{digest}}.log",
     localrule: True
     conda:
         "../envs/snaketune.yaml"
@@ -34,15 +34,17 @@ rule sample:
 
 rule train:
     input:
-        config=f"{STUDY_DIR}/trials/{{trial}}/config.yaml",
-        parameters=f"{STUDY_DIR}/trials/{{trial}}/parameters.json",
+        unpack(get_sampled),
         prepared=get_prepared_dir,
     output:
-        f"{STUDY_DIR}/{{stage}}/{{trial}}/train_summary.json",
+        summary=f"{STUDY_DIR}/{{stage}}/{{trial}}/train_summary.json",
+        parameters=f"{STUDY_DIR}/{{stage}}/{{trial}}/parameters.json",
+        config=f"{STUDY_DIR}/{{stage}}/{{trial}}/config.yaml",
     log:
         f"{STUDY_DIR}/{{stage}}/{{trial}}/train.log",
     benchmark:
         f"{STUDY_DIR}/logs/benchmarks/train/{{stage}}_{{trial}}.tsv"
+    retries: STUDY.settings.retries
     conda:
         "../envs/snaketune.yaml"
     threads: EXECUTOR["cpu_resources_per_trial"]
@@ -61,7 +63,7 @@ rule score:
     input:
         unpack(get_original_score),
         summary=f"{STUDY_DIR}/{{stage}}/{{trial}}/train_summary.json",
-        parameters=f"{STUDY_DIR}/trials/{{trial}}/parameters.json",
+        parameters=f"{STUDY_DIR}/{{stage}}/{{trial}}/parameters.json",
     output:
         f"{STUDY_DIR}/{{stage}}/{{trial}}/score.json",
     log:

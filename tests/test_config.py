@@ -57,6 +57,8 @@ def test_experiment_name_must_be_one_segment(files, name):
     [
         ({"random_sed": 1}, "unknown key 'random_sed'; allowed keys: .*random_seed"),
         ({"random_seed": "x"}, "random_seed: 'x' must be of type integer"),
+        ({"retries": -1}, "retries: -1 must be at least 0"),
+        ({"trial_timeout_s": "1h"}, "trial_timeout_s: '1h' must be of type integer or null"),
         ({"data_format": "xlsx"}, "data_format: 'xlsx' is not allowed; allowed: csv, tsv"),
         ({"dataset": "missing.csv"}, "dataset: file .*missing.csv' does not exist"),
         ({"engine": "keras"}, "engine: 'keras' is not an engine; allowed: sklearn, torch"),
@@ -136,7 +138,7 @@ def test_runtime_keys_give_notices():
         ({"executor": {"max_concurrent_trials": 0}}, ConfigError, "max_concurrent_trials"),
         ({"executor": {"sampler": "tpe"}}, ConfigError, "executor.sampler: unknown key"),
         ({"executor": {"scheduler": {"type": "async_hyperband"}}}, NotSupportedError, "fifo"),
-        ({"executor": {"time_budget_s": 60}}, NotSupportedError, "time_budget_s"),
+        ({"executor": {"time_budget_s": 0}}, ConfigError, "time_budget_s: 0 must be an integer"),
     ],
 )
 def test_hyperopt_errors(values, error, message):

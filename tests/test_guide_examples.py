@@ -83,3 +83,42 @@ def test_feature_level_example(study_factory):
         assert by_name["title_words"]["encoder"]["num_filters"] == shared
         assert by_name["source"]["encoder"]["embedding_size"] == embedding
         assert "encoder" not in by_name["topic"]  # outputs never take encoder defaults
+
+
+def small_torch_config(output: dict) -> dict:
+    from conftest import model_config
+
+    config = model_config(
+        parameters={
+            "trainer.learning_rate": {"space": "loguniform", "lower": 0.001, "upper": 0.05}
+        },
+        executor={"num_samples": 2},
+        metric="loss",
+        goal="minimize",
+        output_feature=output["name"],
+    )
+    config["input_features"] = [
+        {"name": "title", "type": "text", "encoder": {"type": "embed", "embedding_size": 8}},
+        {"name": "x", "type": "number"},
+        {"name": "color", "type": "category", "encoder": {"embedding_size": 4}},
+    ]
+    config["output_features"] = [output]
+    config["combiner"] = {"type": "concat", "output_size": 8}
+    config["trainer"] = {"epochs": 2, "batch_size": 16}
+    return config
+
+
+@pytest.mark.parametrize(
+    "output", [{"name": "flag", "type": "binary"}, {"name": "x", "type": "number"}]
+)
+def test_tiny_torch_study_per_output_type_and_rerun(study_factory, output):
+    config = small_torch_config(output)
+    if output["type"] == "number":  # x is the target here: predict it from the others
+        config["input_features"] = [f for f in config["input_features"] if f["name"] != "x"]
+    study = study_factory(config, rows=80)
+    study.run(engine="torch")
+    board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
+    assert list(board["status"]) == ["ok", "ok"]
+    study.run("results/exp/reruns/trial_0001/score.json", engine="torch")
+    rerun = json.loads(study.path("reruns", "trial_0001", "score.json").read_text())
+    assert rerun["matches_original"] is True

@@ -87,6 +87,10 @@ class StudyConfig:
     random_seed: int
     engine: str
     command: list[str] | None = None
+    trial_timeout_s: int | None = None
+    trial_memory_mb: int | None = None
+    retries: int = 1
+    max_failed_trials: int | None = None
 
     @property
     def study_dir(self) -> Path:
@@ -133,10 +137,14 @@ def _schema_message(error: jsonschema.ValidationError, schema: dict) -> str:
             "digits, '.', '_' and '-' only (no '/', not '.' or '..')."
         )
     if error.validator == "enum":
-        allowed_values = ", ".join(map(str, spec["enum"]))
+        allowed_values = ", ".join("null" if v is None else str(v) for v in spec["enum"])
         return f"{key}: {_fmt(error.instance)} is not allowed; allowed: {allowed_values}."
     if error.validator == "type":
-        return f"{key}: {_fmt(error.instance)} must be of type {error.validator_value}."
+        kinds = error.validator_value
+        kinds = " or ".join(kinds) if isinstance(kinds, list) else kinds
+        return f"{key}: {_fmt(error.instance)} must be of type {kinds}."
+    if error.validator == "minimum":
+        return f"{key}: {_fmt(error.instance)} must be at least {error.validator_value}."
     return f"{key}: {error.message}."
 
 
@@ -237,14 +245,33 @@ def load_study_config(values: dict) -> StudyConfig:
         random_seed=values["random_seed"],
         engine=engine,
         command=command,
+        trial_timeout_s=values["trial_timeout_s"],
+        trial_memory_mb=values["trial_memory_mb"],
+        retries=values["retries"],
+        max_failed_trials=values["max_failed_trials"],
     )
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (YAML lets the last win)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_model_config(path: Path) -> dict:
     """Read YAML safely; a syntax error names the file and the line."""
     try:
         with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
+            raw = yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -307,13 +334,7 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
         out["max_concurrent_trials"] = None
     else:
         _check_int("hyperopt.executor.max_concurrent_trials", mct, 1, allow_none=True)
-    budget = out["time_budget_s"]
-    _check_int("hyperopt.executor.time_budget_s", budget, 1, allow_none=True)
-    if budget is not None:
-        raise NotSupportedError(
-            f"hyperopt.executor.time_budget_s: {budget} is not supported yet; leave it unset "
-            "(no time budget) for now."
-        )
+    _check_int("hyperopt.executor.time_budget_s", out["time_budget_s"], 1, allow_none=True)
     return out
 
 
@@ -399,7 +420,10 @@ def normalize_hyperopt(raw: Any, model: dict, seed: int, notices: list[str]) -> 
         raise ConfigError(
             f"hyperopt.metric: {_fmt(metric)} must be a metric name such as loss or accuracy."
         )
-    metrics.check_metric(metric, output_feature, outputs.get(output_feature))
+    output_type = outputs.get(output_feature)
+    if output_feature == "combined" or output_type in metrics.OUTPUT_TYPES:
+        # other output types are reported by the engine's validation, with their path
+        metrics.check_metric(metric, output_feature, output_type)
     checked = {name: spaces.validate_space(name, spec) for name, spec in parameters.items()}
     executor = _normalize_executor(raw.get("executor"), notices)
     executor["num_samples"] = variant.resolve_num_samples(executor["num_samples"], checked)

@@ -82,9 +82,10 @@ def read_table(
     _check_exists(path, key)
     try:
         if fmt == "csv":
-            frame = pd.read_csv(path, encoding="utf-8")
+            # index_col=False: rows ending in a delimiter must not shift the columns
+            frame = pd.read_csv(path, encoding="utf-8", index_col=False)
         elif fmt == "tsv":
-            frame = pd.read_csv(path, sep="\t", encoding="utf-8")
+            frame = pd.read_csv(path, sep="\t", encoding="utf-8", index_col=False)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         elif fmt == "jsonl":
@@ -99,7 +100,8 @@ def read_table(
     except pd.errors.EmptyDataError:
         raise DataError(f"{key}: {str(path)!r} is empty (no header, no rows).") from None
     except (ValueError, pd.errors.ParserError, OSError) as exc:
-        raise DataError(f"{key}: cannot read {str(path)!r} as {fmt}: {exc}") from None
+        reason = " ".join(str(exc).split())  # one paragraph, whatever pandas printed
+        raise DataError(f"{key}: cannot read {str(path)!r} as {fmt}: {reason}") from None
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
@@ -273,7 +275,7 @@ def _fixed_codes(column: pd.Series, name: str) -> np.ndarray:
             code = int(value.strip())
         if code in _FIXED_CODES:
             codes[i] = code
-        elif len(bad) < 5:
+        elif len(bad) < 5 and value not in bad:
             bad.append(value)
     if bad:
         raise DataError(

@@ -89,6 +89,11 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
+def _not_ok_status(score: dict) -> str:
+    """Skipped trials (time budget, max_failed_trials) keep their status; the rest failed."""
+    return "skipped" if score.get("status") == "skipped" else "failed"
+
+
 def _rows(ok: list[dict], failed: list[dict], param_names: list[str]) -> list[dict]:
     rows = []
     for rank, score in enumerate(ok + failed, start=1):
@@ -96,7 +101,7 @@ def _rows(ok: list[dict], failed: list[dict], param_names: list[str]) -> list[di
         row: dict[str, Any] = {
             "rank": rank if is_ok else None,
             "trial_id": score["trial_id"],
-            "status": "ok" if is_ok else "failed",
+            "status": "ok" if is_ok else _not_ok_status(score),
             "metric_score": float(score["metric_score"]) if is_ok else None,
             "best_epoch": score.get("best_epoch") if is_ok else None,
             "duration_s": score.get("duration_s"),
@@ -196,7 +201,7 @@ def hyperopt_statistics(
             "trial_id": s["trial_id"],
             "trial_dir": trial_dirs.get(s["trial_id"]),
             "parameters": parameters_of(s),
-            "status": "failed",
+            "status": _not_ok_status(s),
             "error": _error_of(s),
         }
         for s in failed
@@ -409,7 +414,8 @@ def format_summary(
     if best_dir is None and study_dir is not None:
         best_dir = Path(study_dir) / "best"
     ok = [r for r in rows if r.get("status") == "ok"]
-    failed = [r for r in rows if r.get("status") != "ok"]
+    skipped = [r for r in rows if r.get("status") == "skipped"]
+    failed = [r for r in rows if r.get("status") not in ("ok", "skipped")]
     fixed = set(LEAD_COLUMNS + TAIL_COLUMNS)
     lines = []
     if ok:
@@ -422,7 +428,14 @@ def format_summary(
                 f"  {row['rank']:>3}. {row['trial_id']}  score {row['metric_score']:.6g}"
                 f"{f'  (epoch {epoch})' if epoch is not None else ''}  {params}"
             )
-    lines.append(f"{len(rows)} trials: {len(ok)} ok, {len(failed)} failed.")
+    counts = f"{len(rows)} trials: {len(ok)} ok, {len(failed)} failed"
+    lines.append(f"{counts}, {len(skipped)} skipped." if skipped else f"{counts}.")
+    if skipped:
+        names = ", ".join(r["trial_id"] for r in skipped)
+        lines.append(
+            f"Skipped (not trained; the next run trains them): {names}: "
+            f"{_md_cell(skipped[0].get('error'))}"
+        )
     if failed:
         first = failed[0]
         lines.append(

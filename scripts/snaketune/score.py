@@ -162,6 +162,8 @@ def score_trial(
     }
     if summary.get("status") != "ok":
         score["error"] = summary.get("error") or "training failed (no error message recorded)"
+        if summary.get("status") == "skipped":  # not trained in this run; a later run will
+            score["status"] = "skipped"
         return score
     if training_statistics is None:
         score["error"] = "training_statistics.json is missing although training succeeded"

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from snaketune import config as study_config
-from snaketune import data, resolve
+from snaketune import data, io, resolve
 from snaketune.backends import get_engine
 from snaketune.errors import ConfigError
 from snaketune.search import variant
 
 TRIAL_PREFIX = "trial_"
+# Data files up to this size are identified by their content; larger ones by size and
+# modification time, to keep parse time short.
+HASH_LIMIT_BYTES = 256 * 2**20
 
 
 def trial_id(index: int) -> str:
@@ -33,6 +36,18 @@ def digest(value: Any, length: int = 10) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def data_fingerprint(path: Path) -> str:
+    """What identifies a data file's content, independent of its path."""
+    stat = path.stat()
+    if stat.st_size > HASH_LIMIT_BYTES:
+        return f"size={stat.st_size},mtime_ns={stat.st_mtime_ns}"
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            sha.update(block)
+    return f"sha256={sha.hexdigest()}"
+
+
 @dataclass
 class Trial:
     trial_id: str
@@ -41,6 +56,7 @@ class Trial:
     seed: int
     config: dict[str, Any]
     prep_id: str
+    digest: str = ""
 
     @property
     def record(self) -> dict[str, Any]:
@@ -61,6 +77,7 @@ class Study:
     trials: list[Trial]
     preps: dict[str, dict[str, Any]]
     notices: list[str] = field(default_factory=list)
+    data: dict[str, str] = field(default_factory=dict)
 
     @property
     def study_dir(self) -> Path:
@@ -87,6 +104,49 @@ class Study:
         """The hyperopt section as run, for hyperopt_statistics.json and study.yaml."""
         return self.hyperopt
 
+    def fingerprint(self) -> str:
+        """What makes two runs the same study (num_samples aside: raising it extends one)."""
+        hyperopt = {**self.hyperopt, "executor": {**self.hyperopt["executor"], "num_samples": 0}}
+        settings = self.settings
+        return digest(
+            {
+                "data": self.data,
+                "model": self.model.model,
+                "hyperopt": hyperopt,
+                "engine": settings.engine,
+                "command": settings.command,
+                "random_seed": settings.random_seed,
+            },
+            length=16,
+        )
+
+    def stale_notices(self) -> list[str]:
+        """Name what in an existing study folder does not belong to this study."""
+        notices = []
+        frozen = self.study_dir / "study.yaml"
+        if frozen.is_file():
+            old = (io.read_yaml(frozen) or {}).get("fingerprint")
+            if old != self.fingerprint():
+                notices.append(
+                    f"{self.study_dir} holds results of a different study (its study.yaml "
+                    "differs in data, model config, search space, seed or engine); trials "
+                    "whose values or inputs changed are sampled and trained again, none is "
+                    "reused."
+                )
+        folder = self.study_dir / "trials"
+        extra = (
+            sorted(p.name for p in folder.glob(f"{TRIAL_PREFIX}*") if p.name not in self.by_id)
+            if folder.is_dir()
+            else []
+        )
+        if extra:
+            shown = ", ".join(extra[:5]) + (", …" if len(extra) > 5 else "")
+            notices.append(
+                f"{folder} has {len(extra)} trial folder(s) that are not part of this study "
+                f"({shown}); they are left alone and not in the leaderboard."
+            )
+        return notices
+
     def frozen(self) -> dict[str, Any]:
         """study.yaml: the validated, upgraded study as run (no trial job depends on it)."""
         settings = self.settings
@@ -98,6 +158,7 @@ class Study:
             "data_format": settings.data_format,
             "model_config": str(settings.model_config_path),
             "num_trials": len(self.trials),
+            "fingerprint": self.fingerprint(),
             "model": self.model.model,
             "hyperopt": self.hyperopt,
             "notices": self.notices,
@@ -132,8 +193,15 @@ def _check_split_has_data(settings: study_config.StudyConfig, model: dict, split
     header = data.read_header(files["dataset"], settings.data_format)
     chosen = data.effective_split((model.get("preprocessing") or {}).get("split"), header)
     probabilities = chosen.get("probabilities")
+    if probabilities is None:
+        return
+    if not probabilities[0] > 0:
+        raise ConfigError(
+            f"preprocessing.split.probabilities: {list(probabilities)} gives the training split "
+            "no rows; give it a share above 0."
+        )
     position = ("training", "validation", "test").index(split)
-    if probabilities is not None and not probabilities[position] > 0:
+    if not probabilities[position] > 0:
         raise ConfigError(
             f"hyperopt.split: {split!r} has no data: preprocessing.split.probabilities "
             f"{list(probabilities)} gives it 0; give it a share above 0 or choose another split."
@@ -153,7 +221,7 @@ def _check_parameter_paths(engine: Any, model: dict, hyperopt: dict, seed: int) 
         except ConfigError as exc:
             prefix = f"hyperopt.parameters.{name}"
             message = str(exc)
-            raise ConfigError(
+            raise type(exc)(
                 message if message.startswith(prefix) else f"{prefix}: {message}"
             ) from None
 
@@ -164,16 +232,18 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
     settings = study_config.load_study_config(merged)
     model = study_config.load_model_config(settings.model_config_path, settings.random_seed)
     engine = get_engine(settings.engine, command=settings.command)
-    _check_columns(settings, model.model)
     try:
         engine.validate_config(_resolve(engine, model.model, {}))
     except ConfigError as exc:
-        raise ConfigError(f"model_config: {exc}") from None
+        raise type(exc)(f"model_config: {exc}") from None
+    _check_columns(settings, model.model)
     hyperopt = model.hyperopt
     _check_split_has_data(settings, model.model, hyperopt["split"])
     seed = hyperopt["search_alg"]["random_state"]
     _check_parameter_paths(engine, model.model, hyperopt, seed)
     num_samples = hyperopt["executor"]["num_samples"]
+    data_prints = {key: data_fingerprint(path) for key, path in settings.data_files.items()}
+    selection = [hyperopt["output_feature"], hyperopt["metric"], hyperopt["split"]]
     trials, preps = [], {}
     for index in range(variant.count_trials(hyperopt["parameters"], num_samples)):
         parameters = variant.trial_parameters(hyperopt["parameters"], index, num_samples, seed)
@@ -182,21 +252,42 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
         try:
             engine.validate_config(resolved)
         except ConfigError as exc:
-            raise ConfigError(
+            raise type(exc)(
                 f"hyperopt.parameters: {tid} (parameters {json.dumps(parameters)}) gives an "
                 f"invalid config: {exc}"
             ) from None
         key = engine.preprocessing_key(resolved)
-        prep_id = f"prep_{digest(key)}"
+        # The prepared folder's name changes with the data's content and the split seed,
+        # so changed data is never read from an old folder.
+        identity = {"key": key, "data": data_prints, "seed": settings.random_seed}
+        prep_id = f"prep_{digest(identity)}"
         preps.setdefault(prep_id, key)
-        trials.append(
-            Trial(
-                trial_id=tid,
-                index=index,
-                parameters=parameters,
-                seed=variant.trial_seed(settings.random_seed, index),
-                config=resolved,
-                prep_id=prep_id,
-            )
+        trial = Trial(
+            trial_id=tid,
+            index=index,
+            parameters=parameters,
+            seed=variant.trial_seed(settings.random_seed, index),
+            config=resolved,
+            prep_id=prep_id,
         )
-    return Study(settings=settings, model=model, trials=trials, preps=preps, notices=model.notices)
+        # Everything a trial's result depends on; it names the trial's sampled/ folder.
+        trial.digest = digest(
+            {
+                "record": trial.record,
+                "config": resolved,
+                "prep_id": prep_id,
+                "engine": settings.engine,
+                "command": settings.command,
+                "selection": selection,
+            },
+            length=16,
+        )
+        trials.append(trial)
+    return Study(
+        settings=settings,
+        model=model,
+        trials=trials,
+        preps=preps,
+        notices=model.notices,
+        data=data_prints,
+    )

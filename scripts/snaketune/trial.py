@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from snaketune import io
+from snaketune.limits import TrialLimits, enforce, skip_reason
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -38,8 +40,13 @@ def run_trial(
     metric: str,
     gpus: int = 0,
     command: list[str] | None = None,
+    limits: TrialLimits | None = None,
 ) -> dict[str, Any]:
-    """Train one trial and write train_summary.json, whatever happens inside the engine."""
+    """Train one trial and write train_summary.json, whatever happens inside the engine.
+
+    A trial that must not start (time budget spent, too many failures) is `skipped`:
+    its sampled/ folder is removed, so the next run samples and trains it.
+    """
     from threadpoolctl import threadpool_limits
 
     from snaketune.backends import get_engine
@@ -50,6 +57,10 @@ def run_trial(
         (out_dir / name).unlink(missing_ok=True)
     config = io.read_yaml(config_path)
     record = io.read_json(parameters_path)
+    # The trial folder's own copies: what this result was trained from.
+    io.write_json(out_dir / "parameters.json", record)
+    io.write_yaml(out_dir / "config.yaml", config)
+    config_path = str(out_dir / "config.yaml")
     summary: dict[str, Any] = {
         "status": "ok",
         "error": None,
@@ -58,10 +69,18 @@ def run_trial(
         "best_epoch": None,
         "epochs_run": None,
         "train_time_s": None,
+        "peak_rss_mb": None,
     }
+    trials_dir = Path(parameters_path).parents[3]  # <study>/trials/<id>/sampled/<digest>/
+    reason = skip_reason(trials_dir, record["trial_id"])
+    if reason is not None:
+        shutil.rmtree(Path(parameters_path).parent, ignore_errors=True)
+        summary.update(status="skipped", error=reason, duration_s=0.0)
+        io.write_json(summary_path, summary)
+        return summary
     try:
         engine = get_engine(engine_name, command=command)
-        with threadpool_limits(limits=threads):
+        with threadpool_limits(limits=threads), enforce(limits or TrialLimits()) as watched:
             train_started = time.perf_counter()
             info = engine.train(
                 config,
@@ -76,6 +95,7 @@ def run_trial(
             )
             summary["train_time_s"] = round(time.perf_counter() - train_started, 4)
         summary.update(best_epoch=info.get("best_epoch"), epochs_run=info.get("epochs_run"))
+        summary["peak_rss_mb"] = round(watched["peak_mb"], 1)
     except Exception as exc:  # a failed trial is a result, not a crash
         traceback.print_exc()
         for name in ARTIFACTS:

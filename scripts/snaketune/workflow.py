@@ -13,7 +13,9 @@ BUNDLED_CONFIG = Path("config") / "config.yaml"
 def load_workflow_study(basedir: Path, user_config: dict, cwd: Path) -> Study:
     """The bundled config/config.yaml overlaid with the user's --config values."""
     bundled = io.read_yaml(basedir / BUNDLED_CONFIG) or {}
-    return load_study(bundled, basedir, dict(user_config), cwd)
+    study = load_study(bundled, basedir, dict(user_config), cwd)
+    study.notices.extend(study.stale_notices())
+    return study
 
 
 def rule_path(path: Path, cwd: Path) -> str:

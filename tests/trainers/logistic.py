@@ -1,11 +1,14 @@
 """A small external trainer for engine `command` tests.
 
-Usage: logistic.py CONFIG TRAINING VALIDATION TEST OUTPUT [--minimal] [--fail]
+Usage: logistic.py CONFIG TRAINING VALIDATION TEST OUTPUT [--minimal] [--fail] [--nan]
+                   [--kill-parent-once MARKER]
 Fits a logistic regression on the numeric inputs for a few "epochs" (max_iter steps)
 and writes training_statistics.json in Ludwig's shape (or metrics.json with --minimal).
 """
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -21,6 +24,11 @@ def main() -> None:
     if "--fail" in sys.argv:
         print("this trainer was asked to fail", file=sys.stderr)
         sys.exit(3)
+    if "--kill-parent-once" in sys.argv:  # the train job dies from outside, once
+        marker = Path(sys.argv[sys.argv.index("--kill-parent-once") + 1])
+        if not marker.exists():
+            marker.write_text("killed once")
+            os.kill(os.getppid(), signal.SIGKILL)
     config = yaml.safe_load(Path(config_path).read_text())
     inputs = [f["name"] for f in config["input_features"] if f["type"] == "number"]
     target = config["output_features"][0]["name"]
@@ -43,6 +51,10 @@ def main() -> None:
             curves[split][target]["loss"].append(log_loss(truth, proba, labels=model.classes_))
             predicted = model.classes_[np.argmax(proba, axis=1)]
             curves[split][target]["accuracy"].append(accuracy_score(truth, predicted))
+            if "--nan" in sys.argv:  # a diverged training: every value is NaN
+                curves[split][target] = {
+                    k: [float("nan")] * len(v) for k, v in curves[split][target].items()
+                }
     out = Path(output)
     if "--minimal" in sys.argv:
         minimal = {s: {target: {k: v[-1] for k, v in c[target].items()}} for s, c in curves.items()}
