@@ -12,6 +12,7 @@ rule prepare:
         data_format=STUDY.settings.data_format,
         engine=STUDY.settings.engine,
         seed=STUDY.settings.random_seed,
+        hyperopt_split=HYPEROPT["split"],
     script:
         "../scripts/prepare.py"
 

@@ -16,6 +16,7 @@ try:
         engine=get_engine(snakemake.params.engine),  # noqa: F821
         seed=snakemake.params.seed,  # noqa: F821
         out_dir=snakemake.output[0],  # noqa: F821
+        hyperopt_split=snakemake.params.hyperopt_split,  # noqa: F821
     )
 except (ConfigError, DataError) as exc:
     # Data the study cannot use: the message alone, no traceback; no trial starts.

@@ -132,6 +132,7 @@ def test_prepare_time_error(name, tmp_path):
             engine=get_engine(settings.engine),
             seed=settings.random_seed,
             out_dir=str(out_dir),
+            hyperopt_split=study.hyperopt["split"],
         )
     check_message(info.value, expected, folder)
     assert not (out_dir / "metadata.json").exists()

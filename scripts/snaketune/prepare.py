@@ -117,8 +117,13 @@ def run_prepare(
     engine: Any,
     seed: int,
     out_dir: str,
+    hyperopt_split: str | None = None,
 ) -> dict[str, Any]:
-    """Split and preprocess once; returns (and writes) the metadata."""
+    """Split and preprocess once; returns (and writes) the metadata.
+
+    `hyperopt_split` (training, validation or test) must receive rows: the trials are
+    scored on it, so an empty one stops the study here, before any trial trains.
+    """
     columns = used_columns(config)
     preprocessing = config.get("preprocessing") or {}
     split_config = preprocessing.get("split")
@@ -157,6 +162,11 @@ def run_prepare(
             else:
                 splits[split] = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     _check_content(splits, config)
+    if hyperopt_split and splits.get(hyperopt_split) is not None and splits[hyperopt_split].empty:
+        raise DataError(
+            f"hyperopt.split: {hyperopt_split!r} has no rows after splitting the data; give "
+            "it rows (preprocessing.split, or the split column / file) or choose another split."
+        )
     splits = {name: part[columns] for name, part in splits.items()}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
