@@ -208,6 +208,48 @@ def _check_split_has_data(settings: study_config.StudyConfig, model: dict, split
         )
 
 
+PROBE = "defaults_probe"
+
+
+def _check_defaults(engine: Any, model: dict) -> None:
+    """Check `defaults.<type>` on its own, also for types no feature uses.
+
+    Each block is validated on a probe feature of that type, so an error names the
+    defaults key the user wrote rather than a feature it happens to reach.
+    """
+    defaults = model.get("defaults") or {}
+    if not isinstance(defaults, dict) or engine.feature_types is None:
+        return
+    for ftype, block in defaults.items():
+        if ftype not in engine.feature_types:
+            raise ConfigError(
+                f"model_config: defaults.{ftype}: {ftype!r} is not a feature type; allowed: "
+                f"{', '.join(engine.feature_types)}."
+            )
+        if not isinstance(block, dict):
+            continue
+        probes = {
+            "input_features": {k: block[k] for k in ("preprocessing", "encoder") if k in block},
+            "output_features": {k: block[k] for k in ("decoder", "loss") if k in block},
+        }
+        for section, keys in probes.items():
+            if not keys:
+                continue
+            probe = {**model, section: [{"name": PROBE, "type": ftype, **keys}]}
+            probe.pop("defaults", None)
+            try:
+                engine.validate_config(probe)
+            except ConfigError as exc:
+                message = str(exc)
+                marker = f"{section}.{PROBE}."
+                if marker in message:
+                    raise type(exc)(
+                        f"model_config: {message.replace(marker, f'defaults.{ftype}.')}"
+                    ) from None
+                # anything else (e.g. an output type the engine does not predict) is not
+                # about this defaults block: the feature checks report it.
+
+
 def _resolve(engine: Any, model: dict, parameters: dict) -> dict:
     return resolve.resolve_trial(model, parameters, engine.default_encoder, engine.default_decoder)
 
@@ -232,6 +274,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
     settings = study_config.load_study_config(merged)
     model = study_config.load_model_config(settings.model_config_path, settings.random_seed)
     engine = get_engine(settings.engine, command=settings.command)
+    _check_defaults(engine, model.model)
     try:
         engine.validate_config(_resolve(engine, model.model, {}))
     except ConfigError as exc:

@@ -117,6 +117,7 @@ def _find_statistics(output: Path) -> dict:
 
 class CommandEngine:
     name = "command"
+    feature_types = None  # the program decides which feature types it knows
 
     def __init__(self, command: list[str] | None = None) -> None:
         self.command = command

@@ -37,6 +37,7 @@ def _log(message: str) -> None:
 
 class SklearnEngine:
     name = schema.ENGINE_NAME
+    feature_types = ("number", "binary", "category", "text")
 
     # ------------------------------------------------------------------ config
 

@@ -46,6 +46,7 @@ def device_for(gpus: int) -> torch.device:
 
 class TorchEngine:
     name = schema.ENGINE_NAME
+    feature_types = ("number", "binary", "category", "text")
 
     # ------------------------------------------------------------------ config
 
