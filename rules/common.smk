@@ -21,6 +21,7 @@ for notice in STUDY.notices:
     sys.stderr.write(f"snaketune: note: {notice}\n")
 
 STUDY_DIR = rule_path(STUDY.study_dir, Path.cwd())
+SKIPPED = STUDY.skipped_trials()
 HYPEROPT = STUDY.hyperopt
 EXECUTOR = HYPEROPT["executor"]
 
@@ -48,11 +49,21 @@ wildcard_constraints:
 
 
 def get_final_outputs():
+    """The study's outputs, and each trial's sampled/<digest>/ files as targets.
+
+    As targets, a trial's current values are produced even where its older results
+    exist; being newer than those, they make Snakemake retrain the trial by mtime alone,
+    with or without its records of earlier runs.
+    """
+    sampled = [sampled_files(trial)["parameters"] for trial in STUDY.trials]
+    unskip = [unskip_flag(tid) for tid in sorted(SKIPPED)]
     return [
         f"{STUDY_DIR}/study.yaml",
         f"{STUDY_DIR}/leaderboard.tsv",
         f"{STUDY_DIR}/hyperopt_statistics.json",
         f"{STUDY_DIR}/best",
+        *sampled,
+        *unskip,
     ]
 
 
@@ -82,19 +93,38 @@ def get_trial_config(wildcards):
     return get_sampled_trial(wildcards).config
 
 
-def get_sampled(wildcards):
+def sampled_files(trial):
     """The trial's values, in a folder named by everything its result depends on.
 
-    A trial whose values, config, data or metric changed gets a new folder, which no
-    earlier result is newer than: it is sampled and trained again, with or without
-    Snakemake's own records of the last run.
+    A trial whose values, config, data or metric changed gets a new folder; the folder
+    is a target of the run (get_final_outputs), so it is written anew and the trial is
+    retrained, with or without Snakemake's own records of the last run.
     """
-    trial = STUDY.trial(wildcards.trial)
     folder = f"{STUDY_DIR}/trials/{trial.trial_id}/sampled/{trial.digest}"
     return {
         "config": f"{folder}/config.yaml",
         "parameters": f"{folder}/parameters.json",
     }
+
+
+def unskip_flag(trial_id):
+    return f"{STUDY_DIR}/trials/{trial_id}/unskipped.flag"
+
+
+def get_sampled(wildcards):
+    """The trial's values; for a trial a run once skipped, also its unskip flag.
+
+    A skipped trial's job removed the flag, so the next run (which has it as a target)
+    writes it anew, newer than the skipped summary: the trial is trained then. The flag
+    stays an input afterwards, so the set of inputs does not change again.
+    """
+    files = sampled_files(STUDY.trial(wildcards.trial))
+    flag = unskip_flag(wildcards.trial)
+    if wildcards.stage == "trials" and (
+        wildcards.trial in SKIPPED or os.path.exists(flag)
+    ):
+        files["unskip"] = flag
+    return files
 
 
 def get_command(wildcards):
@@ -128,7 +158,6 @@ def get_train_resources():
         resources["trial_memory_mb"] = settings.trial_memory_mb
         resources["mem_mb"] = settings.trial_memory_mb + 512
     return resources
-
 
 
 def get_all_scores():

@@ -17,6 +17,18 @@ rule prepare:
         "../scripts/prepare.py"
 
 
+rule unskip:
+    output:
+        f"{STUDY_DIR}/trials/{{trial}}/unskipped.flag",
+    log:
+        f"{STUDY_DIR}/logs/unskip/{{trial}}.log",
+    localrule: True
+    conda:
+        "../envs/snaketune.yaml"
+    script:
+        "../scripts/unskip.py"
+
+
 rule sample:
     output:
         parameters=f"{STUDY_DIR}/trials/{{trial}}/sampled/{{digest}}/parameters.json",

@@ -88,7 +88,9 @@ def test_sigkill_at_many_points_then_resume_gives_the_same_leaderboard(study_fac
     ]
     kills, planned = [], []
     for kind, value in triggers:
-        finished = set(stamps(study, "trials/*/train_summary.json"))
+        # A trial is finished once scored: its train job completed and was recorded.
+        # (One killed between writing its summary and Snakemake's record is redone.)
+        finished = set(stamps(study, "trials/*/score.json"))
         subprocess.run(
             snakemake_command(study, "--unlock"), cwd=study.root, capture_output=True, check=True
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STARTED_VARIABLE = "SNAKETUNE_STUDY_STARTED"
+MEMORY_SIGNAL = signal.SIGUSR1
 BUDGET_VARIABLE = "SNAKETUNE_TIME_BUDGET_S"
 MAX_FAILED_VARIABLE = "SNAKETUNE_MAX_FAILED_TRIALS"
 
@@ -78,30 +79,32 @@ def enforce(limits: TrialLimits, poll_s: float = 0.05) -> Iterator[dict]:
                     f"exceeded the memory limit: {state['peak_mb']:.0f} MB resident > "
                     f"trial_memory_mb {limits.memory_mb}"
                 )
-                _thread.interrupt_main()
+                # A signal of our own: job processes may ignore SIGINT.
+                _thread.interrupt_main(MEMORY_SIGNAL)
 
     def on_alarm(signum, frame) -> None:
         state["reason"] = f"exceeded the time limit: trial_timeout_s {limits.timeout_s}"
         raise TrialLimitExceeded(state["reason"])
 
+    def on_memory(signum, frame) -> None:
+        raise TrialLimitExceeded(state["reason"])
+
+    previous_memory = signal.signal(MEMORY_SIGNAL, on_memory)
+    previous_alarm = None
+    if limits.timeout_s:
+        previous_alarm = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limits.timeout_s)
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    previous = None
-    if limits.timeout_s:
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, limits.timeout_s)
     try:
         yield state
-    except KeyboardInterrupt:
-        if state["reason"]:  # our watcher interrupted the training
-            raise TrialLimitExceeded(state["reason"]) from None
-        raise
     finally:
-        if limits.timeout_s:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
         stop.set()
         watcher.join()
+        if limits.timeout_s:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_alarm)
+        signal.signal(MEMORY_SIGNAL, previous_memory)
 
 
 def skip_reason(trials_dir: Path, own_id: str) -> str | None:

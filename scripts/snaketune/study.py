@@ -120,6 +120,18 @@ class Study:
             length=16,
         )
 
+    def skipped_trials(self) -> set[str]:
+        """Trials a previous run skipped (time budget, max_failed_trials): train them now."""
+        skipped = set()
+        for trial in self.trials:
+            summary = self.study_dir / "trials" / trial.trial_id / "train_summary.json"
+            try:
+                if json.loads(summary.read_text()).get("status") == "skipped":
+                    skipped.add(trial.trial_id)
+            except (OSError, ValueError):
+                continue
+        return skipped
+
     def stale_notices(self) -> list[str]:
         """Name what in an existing study folder does not belong to this study."""
         notices = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import traceback
 from pathlib import Path
@@ -20,6 +19,7 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
 )
 ARTIFACTS = ("model.joblib", "training_statistics.json")
+UNSKIP_FLAG = "unskipped.flag"
 
 
 def pin_threads(threads: int) -> None:
@@ -44,8 +44,8 @@ def run_trial(
 ) -> dict[str, Any]:
     """Train one trial and write train_summary.json, whatever happens inside the engine.
 
-    A trial that must not start (time budget spent, too many failures) is `skipped`:
-    its sampled/ folder is removed, so the next run samples and trains it.
+    A trial that must not start (time budget spent, too many failures) is `skipped`;
+    its `unskipped.flag` goes, so the next run writes it anew and trains the trial.
     """
     from threadpoolctl import threadpool_limits
 
@@ -74,9 +74,9 @@ def run_trial(
     trials_dir = Path(parameters_path).parents[3]  # <study>/trials/<id>/sampled/<digest>/
     reason = skip_reason(trials_dir, record["trial_id"])
     if reason is not None:
-        shutil.rmtree(Path(parameters_path).parent, ignore_errors=True)
         summary.update(status="skipped", error=reason, duration_s=0.0)
         io.write_json(summary_path, summary)
+        (out_dir / UNSKIP_FLAG).unlink(missing_ok=True)
         return summary
     try:
         engine = get_engine(engine_name, command=command)
