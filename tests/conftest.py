@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
 
 
 def make_frame(rows: int = 160, seed: int = 0) -> pd.DataFrame:
@@ -72,9 +73,8 @@ class Study:
     def write_config(self, config: dict, name: str = "model.yaml") -> None:
         (self.root / name).write_text(yaml.safe_dump(config, sort_keys=False))
 
-    def run(
-        self, *targets: str, check: bool = True, configfile: dict | None = None, **config
-    ) -> subprocess.CompletedProcess:
+    def command(self, *targets: str, configfile: dict | None = None, **config) -> list[str]:
+        """The snakemake command line for this study (targets before --config)."""
         values = {
             "dataset": "data.csv",
             "model_config": "model.yaml",
@@ -82,26 +82,23 @@ class Study:
             "output_directory": "results",
         }
         values.update(config)
-        command = [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "--cores",
-            "2",
-            *targets,
-        ]
+        command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+        command += ["--cores", "2", *targets]
         if configfile is not None:  # values that do not fit on a command line (lists)
             (self.root / "study.yaml").write_text(yaml.safe_dump(configfile))
             command += ["--configfile", "study.yaml"]
-        command += [
-            "--config",
-            *(f"{key}={value}" for key, value in values.items()),
-        ]
-        env = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
+        return [*command, "--config", *(f"{key}={value}" for key, value in values.items())]
+
+    def run(
+        self, *targets: str, check: bool = True, configfile: dict | None = None, **config
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            command, cwd=self.root, capture_output=True, text=True, env=env, timeout=600
+            self.command(*targets, configfile=configfile, **config),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=600,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")

@@ -28,9 +28,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import metrics as skm
 
 from snaketune.errors import ConfigError, NotSupportedError
+
+
+def _sklearn_metrics():
+    """scikit-learn's metrics, imported on first use: score and leaderboard jobs, which
+    only rank recorded values, then start without importing scikit-learn (about 2 s)."""
+    from sklearn import metrics
+
+    return metrics
+
 
 OUTPUT_TYPES = ("binary", "category", "number")
 MINIMIZE = "min"
@@ -224,15 +232,15 @@ def _binary(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
         raise ValueError("binary y_true must contain only 0/1 (or booleans)")
     p = np.clip(proba.astype(float), 0.0, 1.0)
     pred = (p >= BINARY_THRESHOLD).astype(int)
-    cm = skm.confusion_matrix(y, pred, labels=[0, 1])
+    cm = _sklearn_metrics().confusion_matrix(y, pred, labels=[0, 1])
     tn, fp = cm[0]
     out = {
-        "loss": skm.log_loss(y, p, labels=[0, 1]),
-        "accuracy": skm.accuracy_score(y, pred),
-        "precision": skm.precision_score(y, pred, zero_division=0),
-        "recall": skm.recall_score(y, pred, zero_division=0),
+        "loss": _sklearn_metrics().log_loss(y, p, labels=[0, 1]),
+        "accuracy": _sklearn_metrics().accuracy_score(y, pred),
+        "precision": _sklearn_metrics().precision_score(y, pred, zero_division=0),
+        "recall": _sklearn_metrics().recall_score(y, pred, zero_division=0),
         "specificity": tn / (tn + fp) if tn + fp else 0.0,
-        "roc_auc": skm.roc_auc_score(y, p) if len(np.unique(y)) == 2 else math.nan,
+        "roc_auc": _sklearn_metrics().roc_auc_score(y, p) if len(np.unique(y)) == 2 else math.nan,
     }
     return out
 
@@ -253,9 +261,9 @@ def _category(
     known = list(range(n_classes))
     pred = proba.argmax(axis=1)
 
-    accuracy = skm.accuracy_score(y, pred)
+    accuracy = _sklearn_metrics().accuracy_score(y, pred)
     padded = np.hstack([proba, np.zeros((len(y), 1))]) if (y == n_classes).any() else proba
-    loss = skm.log_loss(y, padded, labels=list(range(padded.shape[1])))
+    loss = _sklearn_metrics().log_loss(y, padded, labels=list(range(padded.shape[1])))
 
     k = min(top_k, n_classes)
     top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
@@ -265,15 +273,19 @@ def _category(
     for c in known:
         positives = y == c
         if 0 < positives.sum() < len(y):
-            aucs.append(skm.roc_auc_score(positives, proba[:, c]))
-    cm = skm.confusion_matrix(y, pred, labels=known)
+            aucs.append(_sklearn_metrics().roc_auc_score(positives, proba[:, c]))
+    cm = _sklearn_metrics().confusion_matrix(y, pred, labels=known)
     return {
         "loss": loss,
         "accuracy": accuracy,
         "accuracy_micro": accuracy,
         "hits_at_k": hits,
-        "precision": skm.precision_score(y, pred, labels=known, average="macro", zero_division=0),
-        "recall": skm.recall_score(y, pred, labels=known, average="macro", zero_division=0),
+        "precision": _sklearn_metrics().precision_score(
+            y, pred, labels=known, average="macro", zero_division=0
+        ),
+        "recall": _sklearn_metrics().recall_score(
+            y, pred, labels=known, average="macro", zero_division=0
+        ),
         "specificity": float(_specificity(cm).mean()),
         "roc_auc": float(np.mean(aucs)) if aucs else math.nan,
     }
@@ -282,16 +294,16 @@ def _category(
 def _number(y_true: np.ndarray, values: np.ndarray) -> dict[str, float]:
     y = y_true.astype(float)
     v = values.astype(float)
-    mse = skm.mean_squared_error(y, v)
+    mse = _sklearn_metrics().mean_squared_error(y, v)
     relative = (y - v) / np.maximum(np.abs(y), _PERCENTAGE_EPS)
     return {
         "loss": mse,
         "mean_squared_error": mse,
-        "mean_absolute_error": skm.mean_absolute_error(y, v),
+        "mean_absolute_error": _sklearn_metrics().mean_absolute_error(y, v),
         "root_mean_squared_error": math.sqrt(mse),
         # r2 needs two rows; sklearn returns NaN (with a warning) for one.
-        "r2": skm.r2_score(y, v),
-        "mean_absolute_percentage_error": skm.mean_absolute_percentage_error(y, v),
+        "r2": _sklearn_metrics().r2_score(y, v),
+        "mean_absolute_percentage_error": _sklearn_metrics().mean_absolute_percentage_error(y, v),
         "root_mean_squared_percentage_error": math.sqrt(float(np.mean(relative**2))),
     }
 
