@@ -12,7 +12,6 @@ writes `model.joblib` (a `predictor.Predictor`) and `training_statistics.json`.
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from snaketune import io
+from snaketune.backends.base import SchemaEngine
 from snaketune.backends.sklearn import features as feats
 from snaketune.backends.sklearn import models, schema
 from snaketune.backends.sklearn.predictor import Predictor
@@ -35,38 +35,8 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-class SklearnEngine:
-    name = schema.ENGINE_NAME
-    feature_types = ("number", "binary", "category", "text")
-
-    # ------------------------------------------------------------------ config
-
-    def default_encoder(self, feature_type: str) -> str | None:
-        return schema.DEFAULT_ENCODERS.get(feature_type)
-
-    def default_decoder(self, feature_type: str) -> str | None:
-        return schema.DEFAULT_DECODERS.get(feature_type)
-
-    def validate_config(self, config: dict[str, Any]) -> None:
-        schema.validate(config)
-
-    def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
-        """Split + each feature's name/type/column/preprocessing, defaults filled in.
-
-        It is itself a valid config, so `prepare` can be given the key alone.
-        """
-        full = schema.with_defaults(config)
-
-        def strip(feature: dict[str, Any]) -> dict[str, Any]:
-            return {
-                k: copy.deepcopy(feature[k]) for k in ("name", "type", "column", "preprocessing")
-            }
-
-        return {
-            "input_features": [strip(f) for f in full["input_features"]],
-            "output_features": [strip(f) for f in full["output_features"]],
-            "preprocessing": copy.deepcopy(full["preprocessing"]),
-        }
+class SklearnEngine(SchemaEngine):
+    schema = schema
 
     # ------------------------------------------------------------------ prepare
 

@@ -13,7 +13,6 @@ it epoch by epoch and writes `model.joblib` (a `predictor.TorchPredictor`) and
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pandas as pd
 import torch
 
 from snaketune import io
+from snaketune.backends.base import SchemaEngine
 from snaketune.backends.sklearn import engine as sk_engine
 from snaketune.backends.sklearn.models import Task
 from snaketune.backends.torch_engine import preprocessing, schema, training
@@ -44,38 +44,8 @@ def device_for(gpus: int) -> torch.device:
     return torch.device("cpu")
 
 
-class TorchEngine:
-    name = schema.ENGINE_NAME
-    feature_types = ("number", "binary", "category", "text")
-
-    # ------------------------------------------------------------------ config
-
-    def default_encoder(self, feature_type: str) -> str | None:
-        return schema.DEFAULT_ENCODERS.get(feature_type)
-
-    def default_decoder(self, feature_type: str) -> str | None:
-        return schema.DEFAULT_DECODERS.get(feature_type)
-
-    def validate_config(self, config: dict[str, Any]) -> None:
-        schema.validate(config)
-
-    def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
-        """Split + each feature's name/type/column/preprocessing, defaults filled in.
-
-        It is itself a valid config, so `prepare` can be given the key alone.
-        """
-        full = schema.with_defaults(config)
-
-        def strip(feature: dict[str, Any]) -> dict[str, Any]:
-            return {
-                k: copy.deepcopy(feature[k]) for k in ("name", "type", "column", "preprocessing")
-            }
-
-        return {
-            "input_features": [strip(f) for f in full["input_features"]],
-            "output_features": [strip(f) for f in full["output_features"]],
-            "preprocessing": copy.deepcopy(full["preprocessing"]),
-        }
+class TorchEngine(SchemaEngine):
+    schema = schema
 
     # ------------------------------------------------------------------ prepare
 

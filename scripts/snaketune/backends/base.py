@@ -1,0 +1,51 @@
+"""The config side shared by engines that check configs against a schema module."""
+
+from __future__ import annotations
+
+import copy
+from types import ModuleType
+from typing import Any
+
+FEATURE_TYPES = ("number", "binary", "category", "text")
+
+
+class SchemaEngine:
+    """Defaults, validation and the preprocessing key, from the engine's `schema` module.
+
+    The module provides DEFAULT_ENCODERS, DEFAULT_DECODERS, validate(config) and
+    with_defaults(config); a subclass adds prepare and train.
+    """
+
+    schema: ModuleType
+    feature_types = FEATURE_TYPES
+
+    @property
+    def name(self) -> str:
+        return self.schema.ENGINE_NAME
+
+    def default_encoder(self, feature_type: str) -> str | None:
+        return self.schema.DEFAULT_ENCODERS.get(feature_type)
+
+    def default_decoder(self, feature_type: str) -> str | None:
+        return self.schema.DEFAULT_DECODERS.get(feature_type)
+
+    def validate_config(self, config: dict[str, Any]) -> None:
+        self.schema.validate(config)
+
+    def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Split + each feature's name/type/column/preprocessing, defaults filled in.
+
+        It is itself a valid config, so `prepare` can be given the key alone.
+        """
+        full = self.schema.with_defaults(config)
+
+        def strip(feature: dict[str, Any]) -> dict[str, Any]:
+            return {
+                k: copy.deepcopy(feature[k]) for k in ("name", "type", "column", "preprocessing")
+            }
+
+        return {
+            "input_features": [strip(f) for f in full["input_features"]],
+            "output_features": [strip(f) for f in full["output_features"]],
+            "preprocessing": copy.deepcopy(full["preprocessing"]),
+        }
