@@ -49,3 +49,26 @@ class SchemaEngine:
             "output_features": [strip(f) for f in full["output_features"]],
             "preprocessing": copy.deepcopy(full["preprocessing"]),
         }
+
+
+class OutputLabels:
+    """What a predictor tells about its output; needs `task` and the fitted `output`."""
+
+    @property
+    def output_feature(self) -> str:
+        return self.task.output_name
+
+    @property
+    def output_type(self) -> str:
+        return self.task.output_type
+
+    @property
+    def classes_(self) -> list[Any]:
+        if self.task.output_type == "category":
+            return list(self.output.labels_)
+        if self.task.output_type == "binary":
+            true_label = self.output.true_label_
+            if true_label is not None and len(self.output.labels_) == 2:
+                return [next(v for v in self.output.labels_ if v != true_label), true_label]
+            return [False, True]
+        raise AttributeError("a number output has no classes")

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from snaketune.backends.base import OutputLabels
 from snaketune.backends.sklearn import features as feats
 from snaketune.backends.sklearn import models
 from snaketune.errors import DataError
 
 
-class Predictor:
+class Predictor(OutputLabels):
     """Picklable; predicts on raw data frames in the label space of the dataset."""
 
     def __init__(
@@ -44,25 +45,6 @@ class Predictor:
         self.encoder = encoder
         self.model = model
         self.task = task
-
-    @property
-    def output_feature(self) -> str:
-        return self.task.output_name
-
-    @property
-    def output_type(self) -> str:
-        return self.task.output_type
-
-    @property
-    def classes_(self) -> list[Any]:
-        if self.task.output_type == "category":
-            return list(self.output.labels_)
-        if self.task.output_type == "binary":
-            true_label = self.output.true_label_
-            if true_label is not None and len(self.output.labels_) == 2:
-                return [next(v for v in self.output.labels_ if v != true_label), true_label]
-            return [False, True]
-        raise AttributeError("a number output has no classes")
 
     def matrix(self, frame: pd.DataFrame) -> Any:
         """The model's input matrix for a raw data frame."""

@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from snaketune.backends.base import OutputLabels
 from snaketune.backends.sklearn.models import Task
 from snaketune.backends.torch_engine import model as ecd
 from snaketune.backends.torch_engine import preprocessing, training
 from snaketune.errors import DataError
 
 
-class TorchPredictor:
+class TorchPredictor(OutputLabels):
     """Picklable; predicts on raw data frames in the label space of the dataset."""
 
     def __init__(
@@ -53,25 +54,6 @@ class TorchPredictor:
         state = dict(self.__dict__)
         state["_network"] = None
         return state
-
-    @property
-    def output_feature(self) -> str:
-        return self.task.output_name
-
-    @property
-    def output_type(self) -> str:
-        return self.task.output_type
-
-    @property
-    def classes_(self) -> list[Any]:
-        if self.task.output_type == "category":
-            return list(self.output.labels_)
-        if self.task.output_type == "binary":
-            true_label = self.output.true_label_
-            if true_label is not None and len(self.output.labels_) == 2:
-                return [next(v for v in self.output.labels_ if v != true_label), true_label]
-            return [False, True]
-        raise AttributeError("a number output has no classes")
 
     def network(self) -> ecd.ECD:
         """The network with the trained weights, on the CPU, in evaluation mode."""
