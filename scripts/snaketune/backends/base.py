@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from snaketune import io
 
 FEATURE_TYPES = ("number", "binary", "category", "text")
 
@@ -49,6 +52,30 @@ class SchemaEngine:
             "output_features": [strip(f) for f in full["output_features"]],
             "preprocessing": copy.deepcopy(full["preprocessing"]),
         }
+
+    def save_prepared(
+        self, out_dir: str, key: dict, inputs: Any, target: Any, splits: Any, info: dict
+    ) -> None:
+        """Write the fitted preprocessing (tagged with its key) into prepared/<id>/<engine>/."""
+        folder = Path(out_dir) / self.name
+        io.dump_joblib(
+            folder / "preprocessors.joblib", {"key": key, "inputs": inputs, "output": target}
+        )
+        io.dump_joblib(folder / "splits.joblib", splits)
+        io.write_json(folder / "info.json", info)
+
+    def load_prepared(self, prepared_dir: str, config: dict[str, Any]) -> tuple[Any, Any, Any]:
+        """(input preprocessors, target, prepared splits), refused if made for another key."""
+        import joblib
+
+        folder = Path(prepared_dir) / self.name
+        stored = joblib.load(folder / "preprocessors.joblib")
+        if stored["key"] != self.preprocessing_key(config):
+            raise ValueError(
+                f"the prepared data in {prepared_dir} was made for a different preprocessing "
+                "block than this trial's config; re-run the prepare step."
+            )
+        return stored["inputs"], stored["output"], joblib.load(folder / "splits.joblib")
 
 
 class OutputLabels:

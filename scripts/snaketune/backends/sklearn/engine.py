@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -27,7 +26,6 @@ from snaketune.backends.sklearn import models, schema
 from snaketune.backends.sklearn.predictor import Predictor
 from snaketune.errors import DataError
 
-SUBDIR = "sklearn"
 FORMAT_VERSION = 1
 
 
@@ -95,12 +93,7 @@ class SklearnEngine(SchemaEngine):
             },
             "classes": list(target.classes_) if output["type"] == "category" else None,
         }
-        sub = Path(out_dir) / SUBDIR
-        io.dump_joblib(
-            sub / "preprocessors.joblib", {"key": key, "inputs": preprocessors, "output": target}
-        )
-        io.dump_joblib(sub / "splits.joblib", prepared)
-        io.write_json(sub / "info.json", info)
+        self.save_prepared(out_dir, key, preprocessors, target, prepared, info)
         return info
 
     # ------------------------------------------------------------------ train
@@ -121,15 +114,7 @@ class SklearnEngine(SchemaEngine):
         # `gpus` and `config_path` are part of the engine contract; scikit-learn trains
         # on the CPU only, from the config it is given.
         full = schema.with_defaults(config)
-        sub = Path(prepared_dir) / SUBDIR
-        stored = joblib.load(sub / "preprocessors.joblib")
-        if stored["key"] != self.preprocessing_key(config):
-            raise ValueError(
-                f"the prepared data in {prepared_dir} was made for a different preprocessing "
-                "block than this trial's config; re-run the prepare step."
-            )
-        prepared = joblib.load(sub / "splits.joblib")
-        preprocessors, target = stored["inputs"], stored["output"]
+        preprocessors, target, prepared = self.load_prepared(prepared_dir, config)
         output = full["output_features"][0]
         task = _task(output, target)
         field, metric = _selection(full, output, output_feature, metric)

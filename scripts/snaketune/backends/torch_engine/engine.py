@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 import torch
 
@@ -29,7 +28,6 @@ from snaketune.backends.torch_engine import preprocessing, schema, training
 from snaketune.backends.torch_engine.predictor import TorchPredictor
 from snaketune.errors import DataError
 
-SUBDIR = "torch"
 FORMAT_VERSION = 1
 
 
@@ -107,12 +105,7 @@ class TorchEngine(SchemaEngine):
             },
             "classes": list(target.classes_) if output["type"] == "category" else None,
         }
-        sub = Path(out_dir) / SUBDIR
-        io.dump_joblib(
-            sub / "preprocessors.joblib", {"key": key, "inputs": preprocessors, "output": target}
-        )
-        io.dump_joblib(sub / "splits.joblib", prepared)
-        io.write_json(sub / "info.json", info)
+        self.save_prepared(out_dir, key, preprocessors, target, prepared, info)
         return info
 
     # ------------------------------------------------------------------ train
@@ -132,15 +125,7 @@ class TorchEngine(SchemaEngine):
     ) -> dict[str, int]:
         # `config_path` is part of the engine contract; the network is built from `config`.
         full = schema.with_defaults(config)
-        sub = Path(prepared_dir) / SUBDIR
-        stored = joblib.load(sub / "preprocessors.joblib")
-        if stored["key"] != self.preprocessing_key(config):
-            raise ValueError(
-                f"the prepared data in {prepared_dir} was made for a different preprocessing "
-                "block than this trial's config; re-run the prepare step."
-            )
-        prepared = joblib.load(sub / "splits.joblib")
-        preprocessors, target = stored["inputs"], stored["output"]
+        preprocessors, target, prepared = self.load_prepared(prepared_dir, config)
         output = full["output_features"][0]
         task = _task(output, target)
         field, metric = sk_engine._selection(full, output, output_feature, metric)
