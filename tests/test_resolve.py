@@ -388,15 +388,54 @@ def test_a10_different_types_ignore_defaults():
     assert expand(config)["input_features"][0]["encoder"] == {"type": "rnn"}
 
 
-def test_defaults_with_non_default_type_skip_untyped_feature():
+def test_defaults_encoder_type_reaches_features_that_state_no_encoder():
+    # Regression (issue 7.1): a feature without an encoder uses the default encoder, so
+    # it takes the defaults' block whole, its type included.
     config = {
-        "input_features": [{"name": "t", "type": "text"}, {"name": "u", "type": "text"}],
+        "input_features": [
+            {"name": "t", "type": "text"},
+            {"name": "u", "type": "text", "encoder": {"type": "rnn"}},
+            {"name": "v", "type": "text", "encoder": {"type": "parallel_cnn"}},
+            {"name": "w", "type": "text", "encoder": {"num_filters": 3}},
+        ],
         "defaults": {"text": {"encoder": {"type": "rnn", "cell_type": "gru"}}},
     }
-    config["input_features"][1]["encoder"] = {"type": "rnn"}
     cfg = features(expand(config))
-    assert "encoder" not in cfg["t"]  # uses parallel_cnn, the defaults are for rnn
+    assert cfg["t"]["encoder"] == {"type": "rnn", "cell_type": "gru"}
     assert cfg["u"]["encoder"] == {"type": "rnn", "cell_type": "gru"}
+    assert cfg["v"]["encoder"] == {"type": "parallel_cnn"}  # states another type
+    assert cfg["w"]["encoder"] == {"num_filters": 3, "type": "rnn", "cell_type": "gru"}
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_defaults_category_encoder_type_grid_switches_the_encoder(kind):
+    config = {
+        "input_features": [{"name": "c", "type": "category"}],
+        "output_features": [{"name": "y", "type": "category"}],
+        "defaults": {"category": {"encoder": {}}},
+    }
+    cfg = resolve_trial(config, {"defaults.category.encoder.type": kind}, enc, dec)
+    assert cfg["input_features"][0]["encoder"] == {"type": kind}
+    assert "encoder" not in cfg["output_features"][0]
+
+
+def test_defaults_decoder_and_loss_type_reach_outputs_that_state_none():
+    config = {
+        "output_features": [
+            {"name": "a", "type": "number"},
+            {"name": "b", "type": "number", "decoder": {"type": "regressor"}},
+        ],
+        "defaults": {
+            "number": {
+                "decoder": {"type": "projector", "num_fc_layers": 1},
+                "loss": {"type": "mean_absolute_error"},
+            }
+        },
+    }
+    cfg = features(expand(config), "output_features")
+    assert cfg["a"]["decoder"] == {"type": "projector", "num_fc_layers": 1}
+    assert cfg["a"]["loss"] == {"type": "mean_absolute_error"}
+    assert cfg["b"]["decoder"] == {"type": "regressor"}
 
 
 def test_defaults_type_switches_untyped_features():

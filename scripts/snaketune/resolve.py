@@ -17,11 +17,13 @@ Name resolution (``substitute``)
 Defaults expansion (``expand_defaults``)
     ``defaults.<type>`` reaches every feature of that type: input features take its
     ``preprocessing`` and ``encoder``, output features its ``decoder`` and ``loss``.
-    The feature's own values win at every depth. An encoder (decoder) block is taken
-    only when the feature uses the same encoder (decoder) as the defaults, where a
-    side that states no ``type`` uses the feature type's default. Unlike Ludwig 0.17,
-    a feature that names the default encoder explicitly therefore still receives
-    untyped defaults.
+    The feature's own values win at every depth. A feature that states no encoder
+    (decoder, loss) type uses the default one, so it takes the defaults' block whole,
+    ``type`` included: tuning ``defaults.text.encoder.type`` switches every text
+    feature that names no encoder. A feature that states a type takes the block only
+    when the defaults state the same type, or state none and the feature's type is the
+    engine's built-in default. Unlike Ludwig 0.17, a feature that names the built-in
+    default encoder explicitly therefore still receives untyped defaults.
 """
 
 from __future__ import annotations
@@ -287,18 +289,22 @@ def _same_block(
     default_encoder: Callable[[str], str],
     default_decoder: Callable[[str], str],
 ) -> bool:
-    """Whether the feature's ``section`` block takes the defaults' block."""
+    """Whether the feature's ``section`` block takes the defaults' block.
+
+    A feature that states no type uses "the default" encoder (decoder, loss), which is
+    whatever the defaults say, so it takes the block whole, type included. A feature
+    that states a type takes it only when the defaults name the same type, or name
+    none and the feature's type is the engine's built-in default for its type.
+    """
     if section == "preprocessing":
         return True
     mine, theirs = own.get("type"), default.get("type")
-    if mine is None and theirs is None:
-        return True
-    if section == "loss":
-        return mine is None or theirs is None or mine == theirs
-    lookup = default_encoder if section == "encoder" else default_decoder
     if mine is None:
-        mine = lookup(ftype)
+        return True
     if theirs is None:
+        if section == "loss":
+            return True
+        lookup = default_encoder if section == "encoder" else default_decoder
         theirs = lookup(ftype)
     return mine == theirs
 
@@ -312,11 +318,11 @@ def expand_defaults(
 
     Input features take ``preprocessing`` and ``encoder``; output features take
     ``decoder`` and ``loss`` (never the other two). Values on the feature win at every
-    depth. The encoder block is taken only when the feature's effective encoder type
-    (its ``encoder.type``, else ``default_encoder(type)``) equals the defaults'
-    (``defaults.<type>.encoder.type``, else ``default_encoder(type)``); likewise the
-    decoder with ``default_decoder``. For ``loss`` a missing type on either side
-    matches. ``preprocessing`` always merges. A feature's encoder/decoder given as a
+    depth. A feature that states no encoder type takes the defaults' encoder block
+    whole (its type included); one that states a type takes it only when that type
+    equals ``defaults.<type>.encoder.type``, or, when the defaults state none,
+    ``default_encoder(type)``; likewise the decoder with ``default_decoder``. For
+    ``loss`` a missing type on either side matches. ``preprocessing`` always merges. A feature's encoder/decoder given as a
     bare string counts as its type. Features without a string ``type`` are left as
     they are (validation reports them).
 

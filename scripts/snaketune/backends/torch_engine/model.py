@@ -80,17 +80,21 @@ class Decoder(nn.Module):
 
 
 class ECD(nn.Module):
+    """Encoders (one per input feature, in config order) -> combiner -> decoder.
+
+    The encoders sit in a list, not a dict keyed by feature name: a column may be named
+    like a module attribute (`type`, `training`, `forward`) or hold a dot, which
+    `nn.ModuleDict` refuses.
+    """
+
     def __init__(self, spec: dict[str, Any]):
         super().__init__()
         config = spec["config"]
         self.names = [f["name"] for f in config["input_features"]]
-        self.encoders = nn.ModuleDict(
-            {
-                f["name"]: build_encoder(f, spec["inputs"].get(f["name"], {}))
-                for f in config["input_features"]
-            }
+        self.encoders = nn.ModuleList(
+            build_encoder(f, spec["inputs"].get(f["name"], {})) for f in config["input_features"]
         )
-        shapes = [self.encoders[n].output_shape for n in self.names]
+        shapes = [encoder.output_shape for encoder in self.encoders]
         self.combiner = ConcatCombiner(config["combiner"], shapes)
         output = config["output_features"][0]
         self.output_type = output["type"]
@@ -98,7 +102,9 @@ class ECD(nn.Module):
         self.decoder = Decoder(output["decoder"], self.combiner.output_size, n_outputs)
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        hidden = [self.encoders[name](inputs[name]) for name in self.names]
+        hidden = [
+            encoder(inputs[name]) for name, encoder in zip(self.names, self.encoders, strict=True)
+        ]
         logits = self.decoder(self.combiner(hidden))
         return logits if self.output_type == "category" else logits.squeeze(-1)
 
