@@ -322,9 +322,9 @@ def expand_defaults(
     whole (its type included); one that states a type takes it only when that type
     equals ``defaults.<type>.encoder.type``, or, when the defaults state none,
     ``default_encoder(type)``; likewise the decoder with ``default_decoder``. For
-    ``loss`` a missing type on either side matches. ``preprocessing`` always merges. A feature's encoder/decoder given as a
-    bare string counts as its type. Features without a string ``type`` are left as
-    they are (validation reports them).
+    ``loss`` a missing type on either side matches. ``preprocessing`` always merges.
+    A feature's encoder/decoder given as a bare string counts as its type. Features
+    without a string ``type`` are left as they are (validation reports them).
 
     The ``defaults`` section itself is kept unchanged in the result, so the trial
     config still shows where the values came from; features that were not changed
