@@ -248,3 +248,18 @@ def test_read_leaderboard_round_trip(tmp_path, scores):
     ]
     text = format_summary(read_leaderboard(out / "leaderboard.tsv"), study_dir=out)
     assert text.endswith(f"Best model (trial_0002): {out / 'best'}")
+
+
+def test_leaderboard_md_title_counts_skipped_trials_apart_from_failed(tmp_path):
+    # Regression (issue 7.6): the title said "2 failed" where the summary said 2 skipped.
+    skipped = [
+        {**failed(tid, "not started: the time budget is spent"), "status": "skipped"}
+        for tid in ("trial_0001", "trial_0002")
+    ]
+    rows, out = build(tmp_path, [ok("trial_0000", 0.3, 0.01), *skipped])
+    title = (out / "leaderboard.md").read_text().splitlines()[0]
+    assert title.endswith("(1 ok, 0 failed, 2 skipped)")
+    assert "3 trials: 1 ok, 0 failed, 2 skipped." in format_summary(rows)
+    rows, out = build(tmp_path, [failed("trial_0000"), *skipped])
+    readme = (out / "best" / "README.md").read_text()
+    assert "No trial succeeded (0 ok, 1 failed, 2 skipped)" in readme

@@ -94,6 +94,13 @@ def _not_ok_status(score: dict) -> str:
     return "skipped" if score.get("status") == "skipped" else "failed"
 
 
+def status_counts(statuses: list[str]) -> str:
+    """'3 ok, 1 failed' (', 2 skipped' when any were): one wording for every file and print."""
+    ok, skipped = statuses.count("ok"), statuses.count("skipped")
+    counts = f"{ok} ok, {len(statuses) - ok - skipped} failed"
+    return f"{counts}, {skipped} skipped" if skipped else counts
+
+
 def _rows(ok: list[dict], failed: list[dict], param_names: list[str]) -> list[dict]:
     rows = []
     for rank, score in enumerate(ok + failed, start=1):
@@ -267,10 +274,11 @@ def _best_readme(score: dict, goal: str, trial_dir: str | None, missing: list[st
 
 
 def _no_winner_readme(failed: list[dict]) -> str:
+    counts = status_counts([_not_ok_status(s) for s in failed])
     lines = [
         "# No best trial",
         "",
-        f"No trial succeeded ({len(failed)} failed), so there is no model here.",
+        f"No trial succeeded ({counts}), so there is no model here.",
         "",
         "| trial_id | error |",
         "|---|---|",
@@ -350,7 +358,8 @@ def build_leaderboard(
 
     write_text(out_dir / "leaderboard.tsv", format_tsv(rows, columns))
     objective = _describe_objective(ok[0] if ok else (failed[0] if failed else {}), goal)
-    title = f"Leaderboard: {objective} ({len(ok)} ok, {len(failed)} failed)"
+    counts = status_counts([row["status"] for row in rows])
+    title = f"Leaderboard: {objective} ({counts})"
     write_text(out_dir / "leaderboard.md", format_markdown(rows, columns, title=title, top=md_top))
     stats = hyperopt_statistics(
         ok,
@@ -428,8 +437,8 @@ def format_summary(
                 f"  {row['rank']:>3}. {row['trial_id']}  score {row['metric_score']:.6g}"
                 f"{f'  (epoch {epoch})' if epoch is not None else ''}  {params}"
             )
-    counts = f"{len(rows)} trials: {len(ok)} ok, {len(failed)} failed"
-    lines.append(f"{counts}, {len(skipped)} skipped." if skipped else f"{counts}.")
+    counts = status_counts([row.get("status") for row in rows])
+    lines.append(f"{len(rows)} trials: {counts}.")
     if skipped:
         names = ", ".join(r["trial_id"] for r in skipped)
         lines.append(
