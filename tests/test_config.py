@@ -129,7 +129,7 @@ def test_runtime_keys_give_notices():
         ({"output_feature": "nope"}, ConfigError, "'nope' is not an output feature; allowed: y"),
         ({"metric": "accuracy"}, ConfigError, "combined"),
         ({"output_feature": "y", "metric": "r2"}, ConfigError, "r2"),
-        ({"validation_metrics": 1}, ConfigError, "hyperopt.validation_metrics: unknown key"),
+        ({"validation_metric": 1}, ConfigError, "hyperopt.validation_metric: unknown key"),
         ({"search_alg": {"type": "optuna"}}, NotSupportedError, "'optuna' is not supported yet"),
         ({"search_alg": {"type": "nope"}}, ConfigError, "'nope' is not a search algorithm"),
         ({"search_alg": {"type": "random", "points_to_evaluate": []}}, ConfigError, "points_to"),
@@ -137,6 +137,7 @@ def test_runtime_keys_give_notices():
         ({"executor": {"gpu_resources_per_trial": 0.5}}, ConfigError, "gpu_resources_per_trial"),
         ({"executor": {"max_concurrent_trials": 0}}, ConfigError, "max_concurrent_trials"),
         ({"executor": {"sampler": "tpe"}}, ConfigError, "executor.sampler: unknown key"),
+        ({"executor": {"type": "dask"}}, ConfigError, "'dask' is not an executor; allowed: ray"),
         ({"executor": {"scheduler": {"type": "async_hyperband"}}}, NotSupportedError, "fifo"),
         ({"executor": {"time_budget_s": 0}}, ConfigError, "time_budget_s: 0 must be an integer"),
     ],
@@ -144,6 +145,58 @@ def test_runtime_keys_give_notices():
 def test_hyperopt_errors(values, error, message):
     with pytest.raises(error, match=message):
         hyperopt(**values)
+
+
+@pytest.mark.parametrize(
+    "executor",
+    [{"type": "optuna"}, {"type": "optuna", "sampler": "tpe", "pruner": "median"}],
+)
+def test_optuna_executor_is_not_supported_yet_and_never_runs_random_search(executor):
+    # Regression (issue 7.5): it was a Ray key that "does not apply", then random search ran.
+    with pytest.raises(NotSupportedError) as info:
+        hyperopt(executor={"num_samples": 4, **executor})
+    message = str(info.value)
+    assert message.startswith("hyperopt.executor.type: 'optuna' (Ludwig's Optuna executor")
+    assert "not supported yet" in message and "search_alg random or variant_generator" in message
+
+
+@pytest.mark.parametrize("kind", ["serial", "parallel", "fiber"])
+def test_legacy_executor_types_are_upgraded_to_ray(kind):
+    notices = []
+    config.normalize_hyperopt(
+        {"parameters": PARAMS, "executor": {"type": kind}}, MODEL, seed=1, notices=notices
+    )
+    assert notices == [
+        f"upgraded legacy hyperopt.executor.type '{kind}' to 'ray', as Ludwig does; "
+        "trials run as Snakemake jobs."
+    ]
+
+
+def test_keys_ludwig_drops_are_accepted_with_a_notice():
+    notices = []
+    params = {
+        "trainer.learning_rate": {"space": "loguniform", "lower": 0.001, "upper": 0.1, "q": 0.01},
+        "combiner.output_size": {"space": "randint", "lower": 8, "upper": 64, "type": "int"},
+        "trainer.epochs": {"space": "qrandint", "lower": 2, "upper": 8, "q": 2},
+    }
+    section = config.normalize_hyperopt(
+        {"parameters": params, "validation_metrics": "loss"}, MODEL, seed=1, notices=notices
+    )
+    assert notices == [
+        "hyperopt.validation_metrics ('loss'): Ludwig ignores this deprecated key, and so does "
+        "snaketune; trials are scored by hyperopt.metric.",
+        "hyperopt.parameters.trainer.learning_rate.q (0.01): Ludwig ignores 'q' for space "
+        "'loguniform', and so does snaketune.",
+        "hyperopt.parameters.combiner.output_size.type ('int'): Ludwig ignores 'type' for space "
+        "'randint', and so does snaketune.",
+    ]
+    assert "q" not in section["parameters"]["trainer.learning_rate"]
+    assert "type" not in section["parameters"]["combiner.output_size"]
+    assert section["parameters"]["trainer.epochs"]["q"] == 2  # qrandint uses its q
+    with pytest.raises(ConfigError, match="unknown key"):
+        hyperopt(
+            parameters={"trainer.epochs": {"space": "randint", "lower": 1, "upper": 3, "x": 1}}
+        )
 
 
 def test_missing_hyperopt_and_parameters():

@@ -73,6 +73,11 @@ EXECUTOR_DEFAULTS = {
     "time_budget_s": None,
 }
 EXECUTOR_RUNTIME_KEYS = ("type", "kubernetes_namespace", "trial_driver_resources")
+# Executor types of older Ludwig configs, which Ludwig's upgrade turns into its Ray executor.
+LEGACY_EXECUTOR_TYPES = ("serial", "parallel", "fiber")
+# Keys Ludwig drops from the hyperopt section with a deprecation warning (its own tests and
+# examples still write them): accepted with a notice, since they change nothing there either.
+LUDWIG_IGNORED_HYPEROPT_KEYS = ("validation_metrics",)
 
 
 @dataclass
@@ -297,11 +302,40 @@ def _check_int(path: str, value: Any, minimum: int, allow_none: bool = False) ->
         raise ConfigError(f"{path}: {_fmt(value)} must be an integer >= {minimum}{extra}.")
 
 
+def _check_executor_type(kind: Any, notices: list[str]) -> None:
+    """Ludwig's Ray executor (and the legacy names it upgrades) run here as Snakemake jobs.
+
+    Ludwig's Optuna executor asks for adaptive search, which is not built yet: running
+    random search in its place would silently change the study, so it is refused.
+    """
+    if kind is None or kind == "ray":
+        return
+    if kind == "optuna":
+        raise NotSupportedError(
+            "hyperopt.executor.type: 'optuna' (Ludwig's Optuna executor, with its sampler, "
+            "pruner, storage and study_name keys) is not supported yet; snaketune runs every "
+            "trial as a Snakemake job and samples with search_alg random or variant_generator "
+            "(grid_search parameters expand into a grid). Remove executor.type (or set it to "
+            "ray) and its Optuna keys to run that search."
+        )
+    if kind in LEGACY_EXECUTOR_TYPES:
+        notices.append(
+            f"upgraded legacy hyperopt.executor.type {kind!r} to 'ray', as Ludwig does; "
+            "trials run as Snakemake jobs."
+        )
+        return
+    raise ConfigError(
+        f"hyperopt.executor.type: {_fmt(kind)} is not an executor; allowed: ray (trials run as "
+        f"Snakemake jobs), or the legacy {', '.join(LEGACY_EXECUTOR_TYPES)}."
+    )
+
+
 def _normalize_executor(executor: Any, notices: list[str]) -> dict:
     if executor is None:
         executor = {}
     if not isinstance(executor, dict):
         raise ConfigError(f"hyperopt.executor: {_fmt(executor)} must be a mapping.")
+    _check_executor_type(executor.get("type"), notices)
     allowed = (*EXECUTOR_DEFAULTS, *EXECUTOR_RUNTIME_KEYS, "scheduler")
     for key in executor:
         if key not in allowed:
@@ -310,7 +344,7 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
             )
     out = {**EXECUTOR_DEFAULTS, **{k: v for k, v in executor.items() if k in EXECUTOR_DEFAULTS}}
     for key in EXECUTOR_RUNTIME_KEYS:
-        if key in executor:
+        if key in executor and not (key == "type" and executor[key] in LEGACY_EXECUTOR_TYPES):
             notices.append(
                 f"hyperopt.executor.{key} ({_fmt(executor[key])}) concerns Ray and does not apply "
                 "to snaketune; trials run as Snakemake jobs."
@@ -380,7 +414,12 @@ def normalize_hyperopt(raw: Any, model: dict, seed: int, notices: list[str]) -> 
     if not isinstance(raw, dict):
         raise ConfigError(f"hyperopt: {_fmt(raw)} must be a mapping.")
     for key in raw:
-        if key not in HYPEROPT_KEYS:
+        if key in LUDWIG_IGNORED_HYPEROPT_KEYS:
+            notices.append(
+                f"hyperopt.{key} ({_fmt(raw[key])}): Ludwig ignores this deprecated key, and so "
+                "does snaketune; trials are scored by hyperopt.metric."
+            )
+        elif key not in HYPEROPT_KEYS:
             raise ConfigError(f"hyperopt.{key}: unknown key; allowed: {', '.join(HYPEROPT_KEYS)}.")
     parameters = raw.get("parameters")
     if not isinstance(parameters, dict) or not parameters:
@@ -424,7 +463,16 @@ def normalize_hyperopt(raw: Any, model: dict, seed: int, notices: list[str]) -> 
     if output_feature == "combined" or output_type in metrics.OUTPUT_TYPES:
         # other output types are reported by the engine's validation, with their path
         metrics.check_metric(metric, output_feature, output_type)
-    checked = {name: spaces.validate_space(name, spec) for name, spec in parameters.items()}
+    checked = {}
+    for name, spec in parameters.items():
+        ignored = spaces.ludwig_ignored_keys(spec)
+        for key in ignored:
+            notices.append(
+                f"hyperopt.parameters.{name}.{key} ({_fmt(spec[key])}): Ludwig ignores {key!r} "
+                f"for space {spec['space']!r}, and so does snaketune."
+            )
+        kept = {k: v for k, v in spec.items() if k not in ignored} if ignored else spec
+        checked[name] = spaces.validate_space(name, kept)
     executor = _normalize_executor(raw.get("executor"), notices)
     executor["num_samples"] = variant.resolve_num_samples(executor["num_samples"], checked)
     return {

@@ -375,6 +375,19 @@ def _check_ranges(check: _Checker, space: Space, spec: dict) -> None:
             )
 
 
+def ludwig_ignored_keys(spec: object) -> list[str]:
+    """Keys of ``spec`` that Ludwig's space schemas drop with a deprecation warning.
+
+    Configs written for Ludwig before 0.5 carry a ``type`` (float, int) in each space,
+    and examples put ``q`` on spaces that do not quantize; Ludwig strips both, so they
+    change nothing. Every other unknown key stays an error (``validate_space``).
+    """
+    if not isinstance(spec, Mapping) or spec.get("space") not in SPACES:
+        return []
+    space = SPACES[spec["space"]]
+    return [key for key in ("type", "q") if key in spec and key not in space.keys]
+
+
 def validate_space(name: str, spec: object) -> dict:
     """Check one parameter's space completely and return a normalized copy.
 
