@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO
 from snaketune.backends import command
 from snaketune.errors import ConfigError
 
 TRAINER = str(REPO / "tests" / "trainers" / "logistic.py")
+NO_VALIDATION = str(REPO / "tests" / "trainers" / "no_validation.py")
+NO_VALIDATION_MESSAGE = (
+    "the program's training_statistics.json (output/experiment_run/training_statistics.json) "
+    "has no validation values for label.accuracy; its splits: training, test. If the program "
+    "is `ludwig train`, pin the local backend (--backend local)"
+)
 ARGS = ["{config}", "{training_set}", "{validation_set}", "{test_set}", "{output}"]
 
 
@@ -41,6 +50,64 @@ def test_bad_commands_are_rejected(value, message):
 def test_minimal_metrics_become_single_evaluation_curves():
     stats = command._as_curves({"validation": {"y": {"accuracy": 0.5}}})
     assert stats["validation"] == {"y": {"accuracy": [0.5]}}
+
+
+def prepared_splits(folder: Path, validation_rows: int) -> Path:
+    """The raw split files a trial's program is handed."""
+    folder.mkdir()
+    frame = pd.DataFrame({"x": [0.1, 0.2, 0.3], "label": ["a", "b", "a"]})
+    for split, rows in (("training", 3), ("validation", validation_rows), ("test", 3)):
+        frame.head(rows).to_parquet(folder / f"{split}.parquet", index=False)
+    return folder
+
+
+def train_without_validation(tmp_path, *flags: str, validation_rows: int = 3) -> dict:
+    engine = command.CommandEngine(
+        [sys.executable, NO_VALIDATION, "{output}", "{output_feature}", "{metric}", *flags]
+    )
+    trial = tmp_path / "trial"
+    trial.mkdir()
+    return engine.train(
+        {"output_features": [{"name": "label", "type": "category"}]},
+        str(prepared_splits(tmp_path / "prepared", validation_rows)),
+        str(trial),
+        seed=1,
+        output_feature="label",
+        metric="accuracy",
+    )
+
+
+@pytest.mark.parametrize("flags", [(), ("--empty-validation",)])
+def test_statistics_without_validation_values_fail_the_trial_saying_so(tmp_path, flags):
+    with pytest.raises(command.CommandFailed) as failure:
+        train_without_validation(tmp_path, *flags)
+    assert str(failure.value).startswith(NO_VALIDATION_MESSAGE)
+    assert "does it have any rows" not in str(failure.value)
+
+
+def test_statistics_without_validation_are_fine_when_the_study_has_no_validation_rows(
+    tmp_path,
+):
+    info = train_without_validation(tmp_path, validation_rows=0)
+    assert info == {"best_epoch": 2, "epochs_run": 2}  # chosen on training, as Ludwig does
+
+
+def documented_ludwig_command() -> list[str]:
+    """The `command` list of docs/engines.md's "Real Ludwig per trial" recipe."""
+    doc = (REPO / "docs" / "engines.md").read_text()
+    section = doc.split("### Real Ludwig per trial", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert block, "docs/engines.md: the Real Ludwig per trial section has no yaml block"
+    return yaml.safe_load(block.group(1))["command"]
+
+
+def test_documented_ludwig_recipe_pins_the_local_backend():
+    arguments = documented_ludwig_command()
+    assert arguments[:2] == ["ludwig", "train"]
+    flag = arguments.index("--backend")
+    assert arguments[flag + 1] == "local"
+    names = {name for arg in arguments for name in re.findall(r"\{([^{}]*)\}", arg)}
+    assert names <= set(command.PLACEHOLDERS)
 
 
 def numeric_config():
@@ -89,3 +156,14 @@ def test_command_engine_failing_and_minimal_programs(study_factory):
     assert failed["status"] == "failed" and "exited with code 3" in failed["error"]
     log = study.path("trials", "trial_0000", "train.log", name="failing").read_text()
     assert "this trainer was asked to fail" in log
+
+
+@pytest.mark.e2e
+def test_command_engine_program_without_validation_values(study_factory):
+    study = study_factory(numeric_config())
+    program = [sys.executable, NO_VALIDATION, "{output}", "{output_feature}", "{metric}"]
+    study.run(configfile={"engine": "command", "command": program})
+    board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
+    assert list(board["status"]) == ["failed", "failed"]
+    score = json.loads(study.path("trials", "trial_0000", "score.json").read_text())
+    assert score["status"] == "failed" and NO_VALIDATION_MESSAGE in score["error"]

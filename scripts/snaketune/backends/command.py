@@ -102,16 +102,54 @@ def _as_curves(minimal: dict) -> dict:
     return stats
 
 
-def _find_statistics(output: Path) -> dict:
+def _find_statistics(output: Path) -> tuple[dict, Path]:
+    """The program's statistics and the file they came from, which messages name."""
     direct = output / STATISTICS
     found = [direct] if direct.is_file() else sorted(output.rglob(STATISTICS))
     if found:
-        return io.read_json(found[0])
+        return io.read_json(found[0]), found[0]
     if (output / MINIMAL_METRICS).is_file():
-        return _as_curves(io.read_json(output / MINIMAL_METRICS))
+        return _as_curves(io.read_json(output / MINIMAL_METRICS)), output / MINIMAL_METRICS
     raise CommandFailed(
         f"the command finished but wrote neither {STATISTICS} (Ludwig's shape, anywhere under "
         f"the output folder) nor {MINIMAL_METRICS} into {output}."
+    )
+
+
+def _has_values(split_stats: Any) -> bool:
+    """Whether a split's statistics hold at least one evaluated value for any metric."""
+    if not isinstance(split_stats, dict):
+        return False
+    return any(
+        (bool(value) if isinstance(value, list) else isinstance(value, int | float))
+        for curves in split_stats.values()
+        if isinstance(curves, dict)
+        for value in curves.values()
+    )
+
+
+def _validation_rows(prepared: Path) -> int:
+    """Rows the program was handed as {validation_set}; 0 when the study has none."""
+    import pyarrow.parquet as pq  # only a training job reads it
+
+    path = prepared / "validation.parquet"
+    return pq.read_metadata(path).num_rows if path.is_file() else 0
+
+
+def check_validation(stats: dict, source: Path, trial_dir: Path, feature: str, metric: str) -> None:
+    """Fail a trial whose program was given validation rows but reported nothing on them.
+
+    Scoring would otherwise pick the best epoch on the training curve, or blame the split
+    for having no rows. The usual cause is `ludwig train` running on a Ray cluster.
+    """
+    if _has_values(stats.get("validation")):
+        return
+    splits = ", ".join(s for s in SPLITS if _has_values(stats.get(s))) or "none"
+    raise CommandFailed(
+        f"the program's {source.name} ({source.relative_to(trial_dir)}) has no validation "
+        f"values for {feature}.{metric}; its splits: {splits}. If the program is `ludwig "
+        "train`, pin the local backend (--backend local): on Ray (RAY_ADDRESS set, or a "
+        "cluster running on this machine) its statistics hold no validation curve."
     )
 
 
@@ -177,22 +215,31 @@ class CommandEngine:
             config_path = str(out / "config.yaml")
             io.write_yaml(config_path, config)
         prepared = Path(prepared_dir)
+        feature, metric = output_feature or "combined", metric or "loss"
         values = {
             "config": str(Path(config_path).resolve()),
             "prepared": str(prepared.resolve()),
             "output": str(output.resolve()),
             "seed": str(seed),
             "threads": str(threads),
-            "output_feature": output_feature or "combined",
-            "metric": metric or "loss",
+            "output_feature": feature,
+            "metric": metric,
         }
         for split in SPLITS:
             values[f"{split}_set"] = str((prepared / f"{split}.parquet").resolve())
-        arguments = expand_arguments(self.command, values)
+        self._run(expand_arguments(self.command, values), out, seed)
+        stats, source = _find_statistics(output)
+        if _validation_rows(prepared) > 0:
+            check_validation(stats, source, out, feature, metric)
+        io.write_json(out / STATISTICS, stats)
+        return _epochs(stats, feature, metric)
+
+    def _run(self, arguments: list[str], cwd: Path, seed: int) -> None:
+        """Run the program with the user's environment untouched (plus the seed)."""
         print("running:", arguments, file=sys.stderr, flush=True)
         completed = subprocess.run(
             arguments,
-            cwd=out,
+            cwd=cwd,
             stdout=sys.stderr,
             stderr=subprocess.STDOUT,
             env=dict(os.environ, SNAKETUNE_SEED=str(seed)),
@@ -200,19 +247,20 @@ class CommandEngine:
         )
         if completed.returncode != 0:
             raise CommandFailed(
-                f"the command {self.command[0]!r} exited with code {completed.returncode} "
+                f"the command {arguments[0]!r} exited with code {completed.returncode} "
                 "(its output is in the trial's train.log)."
             )
-        stats = _find_statistics(output)
-        io.write_json(out / STATISTICS, stats)
-        feature = output_feature or "combined"
-        curves = stats.get("validation") or stats.get("training") or {}
-        curve = curves.get(feature, {}).get(metric or "loss") or []
-        try:
-            best = metrics.best_index(curve, metric or "loss") + 1
-        except ValueError:  # no finite value: scoring reports it
-            best = None
-        return {"best_epoch": best, "epochs_run": len(curve) or None}
+
+
+def _epochs(stats: dict, feature: str, metric: str) -> dict[str, Any]:
+    """best_epoch/epochs_run for train_summary.json; scoring decides the trial's score."""
+    curves = stats.get("validation") or stats.get("training") or {}
+    curve = curves.get(feature, {}).get(metric) or []
+    try:
+        best = metrics.best_index(curve, metric) + 1
+    except ValueError:  # no finite value: scoring reports it
+        best = None
+    return {"best_epoch": best, "epochs_run": len(curve) or None}
 
 
 ENGINE = CommandEngine()
