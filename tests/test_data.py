@@ -134,12 +134,28 @@ def test_fixed_split_rejects_other_values():
         data.split_dataset(frame, {"type": "fixed"}, 0)
 
 
-def test_split_column_used_when_no_split_configured(capsys):
-    frame = pd.DataFrame({"v": range(4), "split": [2, 0, 0, 1]})
+def test_split_column_is_used_only_when_the_config_says_fixed():
+    # Regression (issue 7.8): Ludwig 0.17 splits at random unless told `type: fixed`.
+    frame = pd.DataFrame({"v": range(40), "split": [0, 2] * 20})
     parts = data.split_dataset(frame, None, 0)
-    assert parts["test"]["v"].tolist() == [0]
-    assert "using it as a fixed split" in capsys.readouterr().err
-    assert data.effective_split(None, ["v"]) == {"type": "random", "probabilities": [0.7, 0.1, 0.2]}
+    assert [len(parts[s]) for s in data.SPLITS] == [28, 4, 8]
+    assert len(parts["validation"]) > 0  # the column has no validation rows at all
+    fixed = data.split_dataset(frame, {"type": "fixed"}, 0)
+    assert [len(fixed[s]) for s in data.SPLITS] == [20, 0, 20]
+    default = data.effective_split(None, ["v", "split"])
+    assert default == {"type": "random", "probabilities": [0.7, 0.1, 0.2]}
+    notice = data.unused_split_column_notice(default, ["v", "split"], ["v"])
+    assert notice == (
+        "the dataset has a 'split' column, which is not used: the split is random "
+        "(probabilities 0.7/0.1/0.2), Ludwig 0.17's default when the config names none. To "
+        "split by the column (0 training, 1 validation, 2 test), set preprocessing.split: "
+        "{type: fixed, column: split}."
+    )
+    assert (
+        data.unused_split_column_notice({"type": "fixed", "column": "split"}, ["split"], []) is None
+    )
+    assert data.unused_split_column_notice(default, ["v", "split"], ["v", "split"]) is None
+    assert data.unused_split_column_notice(default, ["v"], ["v"]) is None
 
 
 def test_stratified_split_keeps_class_ratios():

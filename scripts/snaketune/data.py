@@ -9,16 +9,16 @@ Splits follow Ludwig's `preprocessing.split`:
 - `{type: fixed, column: split}` with values 0 (training), 1 (validation), 2 (test),
 - `{type: stratify, column: label, probabilities: [...]}`.
 
-When no split is configured and the dataset has a column named `split`, that column
-is used as a fixed split (what older Ludwig releases did, and what a dataset shipped
-with a split column means); a notice says so.
+As in Ludwig 0.17, the default is the random split even when the dataset has a column
+named `split` (Ludwig's dataset files often carry one with only training and test rows):
+that column is used only when the config says `{type: fixed}`, and a parse-time notice
+says it was seen and not used (`unused_split_column_notice`).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -240,14 +240,37 @@ def validate_split_config(
 
 
 def effective_split(split: dict | None, columns: Iterable[str]) -> dict:
-    """The split that will be used: the configured one, else the `split` column, else random."""
-    columns = list(columns)
-    checked = validate_split_config(split, columns)
+    """The split that will be used: the configured one, else Ludwig 0.17's random default."""
+    checked = validate_split_config(split, list(columns))
     if checked is not None:
         return checked
-    if SPLIT_COLUMN in columns:
-        return {"type": "fixed", "column": SPLIT_COLUMN}
     return {"type": "random", "probabilities": list(DEFAULT_PROBABILITIES)}
+
+
+def unused_split_column_notice(
+    split: dict, columns: Iterable[str], used: Iterable[str]
+) -> str | None:
+    """A notice when the dataset has a `split` column that neither the split nor a feature uses.
+
+    Older Ludwig releases split by such a column on their own; 0.17 does not, and neither
+    do we, so a user who expected it learns how to ask for it.
+    """
+    if SPLIT_COLUMN not in set(columns) or SPLIT_COLUMN in set(used):
+        return None
+    if split.get("column") == SPLIT_COLUMN:
+        return None
+    return (
+        f"the dataset has a {SPLIT_COLUMN!r} column, which is not used: the split is "
+        f"{split['type']} ({_describe_split(split)}), Ludwig 0.17's default when the config "
+        "names none. To split by the column (0 training, 1 validation, 2 test), set "
+        "preprocessing.split: {type: fixed, column: split}."
+    )
+
+
+def _describe_split(split: dict) -> str:
+    if "probabilities" in split:
+        return "probabilities " + "/".join(f"{p:g}" for p in split["probabilities"])
+    return f"column {split['column']!r}"
 
 
 def _cut(indices: np.ndarray, probabilities: tuple[float, ...]) -> list[np.ndarray]:
@@ -290,12 +313,6 @@ def split_dataset(
 ) -> dict[str, pd.DataFrame]:
     """{'training', 'validation', 'test'} frames (any may be empty); deterministic in `seed`."""
     split = effective_split(split_config, frame.columns)
-    if split_config is None and split["type"] == "fixed":
-        print(
-            f"notice: no preprocessing.split configured and the dataset has a {SPLIT_COLUMN!r} "
-            "column: using it as a fixed split (0 training, 1 validation, 2 test).",
-            file=sys.stderr,
-        )
     n = len(frame)
     rng = np.random.default_rng(seed)
     if split["type"] == "fixed":

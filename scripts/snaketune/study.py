@@ -18,6 +18,7 @@ from snaketune import config as study_config
 from snaketune import data, io, resolve
 from snaketune.backends import get_engine
 from snaketune.errors import ConfigError
+from snaketune.prepare import used_columns
 from snaketune.search import variant
 
 TRIAL_PREFIX = "trial_"
@@ -191,8 +192,14 @@ def _check_columns(settings: study_config.StudyConfig, model: dict[str, Any]) ->
                     )
 
 
-def _check_split_has_data(settings: study_config.StudyConfig, model: dict, split: str) -> None:
-    """The hyperopt split must receive rows: a zero probability or a missing file is an error."""
+def _check_split(
+    settings: study_config.StudyConfig, model: dict, split: str, notices: list[str]
+) -> None:
+    """The hyperopt split must receive rows: a zero probability or a missing file is an error.
+
+    A `split` column that the configured (or default random) split does not use is named
+    in a notice: older Ludwig releases used it on their own, Ludwig 0.17 does not.
+    """
     files = settings.data_files
     if "dataset" not in files:
         key = f"{split}_set"
@@ -204,6 +211,9 @@ def _check_split_has_data(settings: study_config.StudyConfig, model: dict, split
         return
     header = data.read_header(files["dataset"], settings.data_format)
     chosen = data.effective_split((model.get("preprocessing") or {}).get("split"), header)
+    notice = data.unused_split_column_notice(chosen, header, used_columns(model))
+    if notice:
+        notices.append(notice)
     probabilities = chosen.get("probabilities")
     if probabilities is None:
         return
@@ -293,7 +303,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
         raise type(exc)(f"model_config: {exc}") from None
     _check_columns(settings, model.model)
     hyperopt = model.hyperopt
-    _check_split_has_data(settings, model.model, hyperopt["split"])
+    _check_split(settings, model.model, hyperopt["split"], model.notices)
     seed = hyperopt["search_alg"]["random_state"]
     _check_parameter_paths(engine, model.model, hyperopt, seed)
     num_samples = hyperopt["executor"]["num_samples"]
