@@ -34,6 +34,17 @@ def guide_base():
         ("training", "trainer"),
         ("defaults.text.num_filters", "defaults.text.encoder.num_filters"),
         ("defaults.category.embedding_size", "defaults.category.encoder.embedding_size"),
+        ("label.output_size", "label.decoder.fc_output_size"),
+        ("label.fc_size", "label.decoder.fc_output_size"),
+        ("label.decoder.fc_size", "label.decoder.fc_output_size"),
+        ("title.fc_size", "title.encoder.output_size"),
+        ("combiner.fc_size", "combiner.output_size"),
+        ("defaults.text.fc_size", "defaults.text.encoder.output_size"),
+        ("training.decay_rate", "trainer.learning_rate_scheduler.decay_rate"),
+        (
+            "trainer.reduce_learning_rate_on_plateau",
+            "trainer.learning_rate_scheduler.reduce_on_plateau",
+        ),
         ("label.fc_layers", "label.decoder.fc_layers"),
     ],
 )
@@ -444,3 +455,137 @@ def test_features_upgraded_before_parameter_names():
 def test_not_a_mapping_rejected():
     with pytest.raises(ConfigError):
         upgrade_model_config(["not", "a", "config"])
+
+
+# --- keys renamed inside a block (legacy_keys) ------------------------------------------------
+
+
+def test_ludwig_04_style_config_is_upgraded_key_by_key():
+    config = {
+        "input_features": [
+            {
+                "name": "title",
+                "type": "text",
+                "encoder": "parallel_cnn",
+                "fc_size": 64,
+                "preprocessing": {"word_most_common": 500, "word_sequence_length_limit": 20},
+            },
+            {
+                "name": "price",
+                "type": "numerical",
+                "preprocessing": {"missing_value_strategy": "pad"},
+            },
+            {"name": "color", "type": "category", "representation": "sparse"},
+        ],
+        "output_features": [
+            {"name": "label", "type": "category", "output_size": 32, "fc_layers": [{"fc_size": 8}]}
+        ],
+        "combiner": {"type": "concat", "fc_size": 48},
+        "training": {"epochs": 3, "decay": True, "reduce_learning_rate_on_plateau": 2},
+        "preprocessing": {
+            "split_probabilities": [0.8, 0.1, 0.1],
+            "text": {"lowercase": False},
+            "numerical": {"preprocessing": {"normalization": "zscore"}},
+        },
+        "defaults": {"text": {"preprocessing": {"most_common": 100}}},
+    }
+    upgraded, notices = upgrade_model_config(config)
+    title, price, color = upgraded["input_features"]
+    assert title["encoder"] == {"type": "parallel_cnn", "output_size": 64}
+    assert title["preprocessing"] == {"most_common": 500, "max_sequence_length": 20}
+    assert price == {
+        "name": "price",
+        "type": "number",
+        "preprocessing": {"missing_value_strategy": "ffill"},
+    }
+    assert color["encoder"] == {"type": "sparse"}
+    assert upgraded["output_features"][0]["decoder"] == {
+        "fc_output_size": 32,
+        "fc_layers": [{"output_size": 8}],
+    }
+    assert upgraded["combiner"] == {"type": "concat", "output_size": 48}
+    assert upgraded["trainer"] == {
+        "epochs": 3,
+        "learning_rate_scheduler": {"decay": "exponential", "reduce_on_plateau": 2},
+    }
+    assert upgraded["preprocessing"] == {"split": {"probabilities": [0.8, 0.1, 0.1]}}
+    assert upgraded["defaults"] == {
+        "text": {"preprocessing": {"lowercase": False, "most_common": 100}},
+        "number": {"preprocessing": {"normalization": "zscore"}},
+    }
+    assert all("legacy" in n and "\n" not in n for n in notices)
+    for expected in (
+        "moved legacy section 'preprocessing.text' to 'defaults.text.preprocessing'",
+        "upgraded legacy key 'combiner.fc_size' to 'combiner.output_size'",
+        "upgraded legacy feature type input_features.price.type: 'numerical' to 'number'",
+        "upgraded legacy key 'input_features.color.encoder.representation: sparse' to "
+        "'input_features.color.encoder.type: sparse'",
+        "upgraded legacy keys 'output_size' to 'fc_output_size' in output_features.label.decoder "
+        "(a decoder's fully connected stack is fc_<key>)",
+        "upgraded legacy key 'trainer.decay' to 'trainer.learning_rate_scheduler.decay'",
+        "upgraded legacy key 'preprocessing.split_probabilities' into 'preprocessing.split'",
+        "upgraded legacy key 'input_features.title.preprocessing.word_most_common' to "
+        "'input_features.title.preprocessing.most_common'",
+    ):
+        assert expected in notices
+    assert upgrade_model_config(upgraded)[1] == []  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"combiner": {"fc_size": 8, "output_size": 16}},
+            "combiner.fc_size: the legacy key (8) and combiner.output_size (16) are both given",
+        ),
+        (
+            {
+                "input_features": [
+                    {
+                        "name": "c",
+                        "type": "category",
+                        "representation": "dense",
+                        "encoder": {"type": "sparse"},
+                    }
+                ]
+            },
+            'input_features.c.encoder.representation: the legacy key ("dense") and '
+            'input_features.c.encoder.type ("sparse") disagree',
+        ),
+        (
+            {
+                "preprocessing": {"text": {"most_common": 5}},
+                "defaults": {"text": {"preprocessing": {"most_common": 9}}},
+            },
+            "preprocessing.text.most_common: the legacy setting (5) and "
+            "defaults.text.preprocessing.most_common (9) are both given",
+        ),
+        (
+            {"trainer": {"decay_rate": 0.9, "learning_rate_scheduler": {"decay_rate": 0.5}}},
+            "trainer.decay_rate: the legacy key (0.9) and "
+            "trainer.learning_rate_scheduler.decay_rate",
+        ),
+        (
+            {"preprocessing": {"stratify": "label", "split": {"type": "random"}}},
+            'the legacy split keys give split.type "stratify"',
+        ),
+        (
+            {
+                "output_features": [
+                    {
+                        "name": "y",
+                        "type": "number",
+                        "output_size": 8,
+                        "decoder": {"fc_output_size": 4},
+                    }
+                ]
+            },
+            "output_features.y.output_size: the legacy flat parameter (8) and "
+            "output_features.y.decoder.fc_output_size (4) are both given",
+        ),
+    ],
+)
+def test_legacy_and_current_spellings_that_disagree_are_refused(config, message):
+    with pytest.raises(ConfigError) as info:
+        upgrade_model_config(config)
+    assert message in str(info.value)

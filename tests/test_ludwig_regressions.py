@@ -173,3 +173,55 @@ def test_features_named_like_module_attributes_train(tmp_path, engine):
     assert [f["name"] for f in predictor.input_features] == ATTRIBUTE_NAMES
     assert len(predictor.predict(frame.head(5))) == 5
     assert stats["validation"]["label"]["accuracy"]
+
+
+# ------------------------------------------------------------------------ 7.4 legacy names
+
+
+def test_legacy_names_ludwig_still_maps_run_in_the_torch_engine(tmp_path):
+    pytest.importorskip("torch")
+    model = {
+        "input_features": [
+            {
+                "name": "title",
+                "type": "text",
+                "encoder": "stacked_cnn",
+                "fc_size": 16,
+                "preprocessing": {"word_most_common": 50, "word_sequence_length_limit": 12},
+            },
+            {"name": "x", "type": "numerical"},
+            {"name": "color", "type": "category", "representation": "sparse"},
+        ],
+        "output_features": [
+            {"name": "label", "type": "category", "num_fc_layers": 1, "output_size": 8}
+        ],
+        "combiner": {"type": "concat", "num_fc_layers": 1, "fc_size": 12},
+        "training": {"epochs": 1, "decay": True},
+        "preprocessing": {"text": {"lowercase": True}},
+        "hyperopt": {
+            "parameters": {"training.learning_rate": {"space": "choice", "categories": [0.01]}},
+            "output_feature": "label",
+            "metric": "accuracy",
+            "goal": "maximize",
+            "executor": {"num_samples": 1},
+        },
+    }
+    study = study_of(tmp_path, model, engine="torch")
+    assert sum("legacy" in notice for notice in study.notices) >= 8
+    config = study.trials[0].config
+    title, x, color = config["input_features"]
+    assert title["encoder"] == {"type": "stacked_cnn", "output_size": 16}
+    assert title["preprocessing"] == {
+        "most_common": 50,
+        "max_sequence_length": 12,
+        "lowercase": True,  # from defaults.text, where preprocessing.text was moved
+    }
+    assert x["type"] == "number" and color["encoder"] == {"type": "sparse"}
+    assert config["output_features"][0]["decoder"] == {"num_fc_layers": 1, "fc_output_size": 8}
+    assert config["combiner"]["output_size"] == 12
+    assert config["trainer"]["learning_rate_scheduler"] == {"decay": "exponential"}
+    assert config["defaults"] == {"text": {"preprocessing": {"lowercase": True}}}
+    predictor, _ = train_trial(study, 0, tmp_path / "out")
+    network = predictor.network()
+    assert network.combiner.output_size == 12
+    assert network.decoder.fc.output_size == 8

@@ -27,6 +27,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from snaketune import legacy_keys
 from snaketune.errors import ConfigError
 from snaketune.resolve import (
     DEFAULTS_SECTIONS,
@@ -68,6 +69,26 @@ FEATURE_LEVEL_KEYS = frozenset(
 )
 
 _SUB_BLOCK = {INPUT_FEATURES: "encoder", OUTPUT_FEATURES: "decoder"}
+# Flat keys renamed as they move under the sub-block (a decoder's fc stack is fc_<key>).
+_FLAT_RENAMES = {INPUT_FEATURES: {}, OUTPUT_FEATURES: legacy_keys.DECODER_FLAT_RENAMES}
+# Ludwig's feature types: a key of the global preprocessing section named like one of
+# them is that type's preprocessing, written the pre-0.5 way.
+LUDWIG_FEATURE_TYPES = (
+    "binary",
+    "category",
+    "number",
+    "numerical",
+    "text",
+    "set",
+    "bag",
+    "sequence",
+    "timeseries",
+    "image",
+    "audio",
+    "date",
+    "h3",
+    "vector",
+)
 _SAMPLER_KEYS = ("type", "search_alg", "num_samples", "scheduler")
 
 
@@ -101,12 +122,16 @@ def upgrade_parameter_name(
     path = list(target.path)
     if target.section is not None:
         if path and path[0] not in FEATURE_LEVEL_KEYS:
+            path[0] = _FLAT_RENAMES[target.section].get(path[0], path[0])
             path.insert(0, _SUB_BLOCK[target.section])
+        path = legacy_keys.upgrade_parameter_path(target.section, path)
         new = ".".join([target.feature, *path])
     elif path and path[0] == "training":
-        new = ".".join(["trainer", *path[1:]])
+        new = ".".join(legacy_keys.upgrade_parameter_path(None, ["trainer", *path[1:]]))
     elif len(path) >= 3 and path[0] == "defaults" and path[2] not in DEFAULTS_SECTIONS:
-        new = ".".join([*path[:2], "encoder", *path[2:]])
+        new = ".".join(legacy_keys.upgrade_parameter_path(None, [*path[:2], "encoder", *path[2:]]))
+    elif path:
+        new = ".".join(legacy_keys.upgrade_parameter_path(None, path))
     else:
         return name, None
     if new == name:
@@ -136,8 +161,16 @@ def _as_block(value: Any, where: str, notices: list[str]) -> Any:
     return value
 
 
-def _move_flat_keys(owner: dict, keys: list[str], sub: str, where: str, notices: list[str]) -> dict:
-    """A new ``owner`` with ``keys`` moved under ``owner[sub]``."""
+def _move_flat_keys(
+    owner: dict,
+    keys: list[str],
+    sub: str,
+    where: str,
+    notices: list[str],
+    renames: dict[str, str] | None = None,
+) -> dict:
+    """A new ``owner`` with ``keys`` moved under ``owner[sub]`` (renamed per ``renames``)."""
+    renames = renames or {}
     block = owner.get(sub)
     if block is None:
         block = {}
@@ -147,19 +180,25 @@ def _move_flat_keys(owner: dict, keys: list[str], sub: str, where: str, notices:
             f"{_join(keys)} written on {where} cannot be moved under it; write them in "
             f"{where}.{sub}."
         )
-    clash = [k for k in keys if k in block and block[k] != owner[k]]
-    if clash:
-        k = clash[0]
-        raise ConfigError(
-            f"{where}.{k}: the legacy flat parameter ({_fmt(owner[k])}) and {where}.{sub}.{k} "
-            f"({_fmt(block[k])}) are both given; keep only {where}.{sub}.{k}."
-        )
     new_block = dict(block)
     for k in keys:
-        new_block[k] = owner[k]
+        new = renames.get(k, k)
+        if new in new_block and new_block[new] != owner[k]:
+            raise ConfigError(
+                f"{where}.{k}: the legacy flat parameter ({_fmt(owner[k])}) and "
+                f"{where}.{sub}.{new} ({_fmt(new_block[new])}) are both given; keep only "
+                f"{where}.{sub}.{new}."
+            )
+        new_block[new] = owner[k]
     upgraded = {k: v for k, v in owner.items() if k not in keys}
     upgraded[sub] = new_block
     notices.append(f"moved legacy flat parameters {_join(keys)} of {where} under '{sub}'")
+    renamed = [k for k in keys if renames.get(k, k) != k]
+    if renamed:
+        notices.append(
+            f"upgraded legacy keys {', '.join(f'{k!r} to {renames[k]!r}' for k in renamed)} "
+            f"in {where}.{sub} (a decoder's fully connected stack is fc_<key>)"
+        )
     return upgraded
 
 
@@ -172,8 +211,56 @@ def _upgrade_feature(feature: dict, section: str, notices: list[str]) -> dict:
         upgraded[sub] = _as_block(upgraded[sub], f"{where}.{sub}", notices)
     flat = [k for k in upgraded if k not in FEATURE_LEVEL_KEYS]
     if flat:
-        upgraded = _move_flat_keys(upgraded, flat, sub, where, notices)
-    return upgraded
+        upgraded = _move_flat_keys(upgraded, flat, sub, where, notices, _FLAT_RENAMES[section])
+    return legacy_keys.upgrade_feature(upgraded, section, notices)
+
+
+def _move_type_preprocessing(cfg: dict, notices: list[str]) -> dict:
+    """``preprocessing.<feature type>`` (before Ludwig 0.5) → ``defaults.<type>.preprocessing``."""
+    preprocessing = cfg.get("preprocessing")
+    if not isinstance(preprocessing, dict):
+        return cfg
+    moved = [k for k in preprocessing if k in LUDWIG_FEATURE_TYPES]
+    if not moved:
+        return cfg
+    defaults = cfg.get("defaults")
+    if defaults is None:
+        defaults = {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(
+            f"defaults: {_fmt(defaults)} is not a mapping, so the legacy preprocessing."
+            f"{moved[0]} section cannot be moved to defaults.{moved[0]}.preprocessing."
+        )
+    defaults = dict(defaults)
+    for ftype in moved:
+        block = preprocessing[ftype]
+        if isinstance(block, dict) and set(block) == {"preprocessing"}:
+            block = block["preprocessing"]
+        target = legacy_keys.LEGACY_FEATURE_TYPES.get(ftype, ftype)
+        entry = defaults.get(target)
+        entry = dict(entry) if isinstance(entry, dict) else {}
+        current = entry.get("preprocessing")
+        if isinstance(current, dict) and isinstance(block, dict):
+            clash = [k for k in block if k in current and current[k] != block[k]]
+            if clash:
+                raise ConfigError(
+                    f"preprocessing.{ftype}.{clash[0]}: the legacy setting "
+                    f"({_fmt(block[clash[0]])}) and defaults.{target}.preprocessing.{clash[0]} "
+                    f"({_fmt(current[clash[0]])}) are both given; keep only the defaults one."
+                )
+            block = {**block, **current}
+        entry["preprocessing"] = block
+        defaults[target] = entry
+        notices.append(
+            f"moved legacy section 'preprocessing.{ftype}' to 'defaults.{target}.preprocessing'"
+        )
+    cfg = {**cfg, "defaults": defaults}
+    rest = {k: v for k, v in preprocessing.items() if k not in moved}
+    if rest:
+        cfg["preprocessing"] = rest
+    else:
+        del cfg["preprocessing"]
+    return cfg
 
 
 def _upgrade_defaults(defaults: dict, notices: list[str]) -> dict:
@@ -188,7 +275,7 @@ def _upgrade_defaults(defaults: dict, notices: list[str]) -> dict:
             if flat:
                 block = _move_flat_keys(block, flat, "encoder", f"defaults.{ftype}", notices)
         upgraded[ftype] = block
-    return upgraded
+    return legacy_keys.upgrade_defaults(upgraded, notices)
 
 
 def _move_into(
@@ -339,6 +426,14 @@ def upgrade_model_config(config: dict) -> tuple[dict, list[str]]:
         raise ConfigError(f"model config: {_fmt(config)} is not a mapping of sections.")
     notices: list[str] = []
     cfg = _upgrade_training(copy.deepcopy(config), "", notices)
+    cfg = _move_type_preprocessing(cfg, notices)
+    for key, upgrade in (
+        ("combiner", legacy_keys.upgrade_combiner),
+        ("trainer", legacy_keys.upgrade_trainer),
+        ("preprocessing", legacy_keys.upgrade_split),
+    ):
+        if key in cfg:
+            cfg[key] = upgrade(cfg[key], notices)
     for section in (INPUT_FEATURES, OUTPUT_FEATURES):
         features = cfg.get(section)
         if isinstance(features, list):
