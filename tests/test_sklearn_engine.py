@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from snaketune import metrics
+from snaketune import metrics, resolve
 from snaketune.backends.sklearn import ENGINE, schema
 from snaketune.backends.sklearn import features as feats
 from snaketune.backends.sklearn.models import TrainingDiverged
@@ -32,6 +32,9 @@ BASE = {
     "trainer": {"epochs": 12, "learning_rate": 0.02, "batch_size": 32},
 }
 WORDS = np.array(["good", "bad", "great", "awful", "fine", "meh", "ok"])
+
+
+FIXED_SPLIT = {"split": {"type": "fixed"}}  # the data's `split` column, used only when asked
 
 
 def _config(**changes):
@@ -203,11 +206,20 @@ INVALID = [
     ),
     (_set(["trainer", "learning_rate"], 0), ConfigError, r"^trainer\.learning_rate: 0 .*> 0"),
     (
+        _set(["trainer", "learning_rate"], "fast"),
+        ConfigError,
+        r"^trainer\.learning_rate: fast is not allowed; allowed: a number > 0\.$",
+    ),
+    (
         _set(["trainer", "epochs"], 2.5),
         ConfigError,
         r"^trainer\.epochs: 2\.5 is not allowed; allowed: an integer >= 1",
     ),
-    (_set(["trainer", "batch_size"], 0), ConfigError, r"^trainer\.batch_size: 0"),
+    (
+        _set(["trainer", "batch_size"], 0),
+        ConfigError,
+        r"^trainer\.batch_size: 0 is not allowed; allowed: an integer >= 1, or auto\.$",
+    ),
     (_set(["trainer", "optimizer"], {"type": "rmsprop"}), NotSupportedError, r"allowed: adam, sgd"),
     (
         _set(["trainer", "validation_metric"], "r2"),
@@ -280,6 +292,36 @@ def test_gbm_trainer_validation():
     with pytest.raises(
         ConfigError,
         match=r"trainer\.epochs: unknown parameter for the gbm trainer.*num_boost_round",
+    ):
+        ENGINE.validate_config(gbm)
+
+
+AUTO = {"learning_rate": "auto", "batch_size": "auto", "eval_batch_size": "auto"}
+
+
+def test_auto_trainer_values_become_the_documented_numbers():
+    """docs/config.md: Ludwig's learning-rate heuristic, 128 rows; eval_batch_size has no use."""
+    trainer = schema.with_defaults(_config(trainer=AUTO))["trainer"]
+    assert trainer["learning_rate"] == 0.0001  # a text input
+    assert (trainer["batch_size"], trainer["eval_batch_size"]) == (128, None)
+    tabular = _config(trainer=AUTO, input_features=BASE["input_features"][:3])
+    assert schema.with_defaults(tabular)["trainer"]["learning_rate"] == 0.001
+    sampled = resolve.substitute(
+        _config(trainer=AUTO), {"trainer.learning_rate": 0.05, "trainer.batch_size": 16}
+    )
+    trainer = schema.with_defaults(sampled)["trainer"]
+    assert (trainer["learning_rate"], trainer["batch_size"]) == (0.05, 16)
+    assert ENGINE.config_notices(_config(trainer=AUTO)) == []
+
+
+def test_gbm_auto_values():
+    gbm = _config(model_type="gbm", trainer={"eval_batch_size": "auto"})
+    del gbm["combiner"]
+    assert schema.with_defaults(gbm)["trainer"]["eval_batch_size"] is None
+    gbm["trainer"]["learning_rate"] = "auto"
+    with pytest.raises(
+        ConfigError,
+        match=r"^trainer\.learning_rate: auto is not allowed for model_type gbm .*a number > 0",
     ):
         ENGINE.validate_config(gbm)
 
@@ -704,11 +746,12 @@ def test_unseen_validation_labels_are_left_out(tmp_path):
     frame = _dataset(60)
     frame["split"] = [0] * 40 + [1] * 20
     frame.loc[45:49, "label"] = "brand-new"
-    prepared = _prepare(tmp_path, frame, BASE)
+    prepared = _prepare(tmp_path, frame, _config(preprocessing=FIXED_SPLIT))
     info = json.loads((prepared / "metadata.json").read_text())["engine_info"]
     assert info["dropped_unseen_label"]["validation"] == 5
     assert info["rows"]["validation"] == 15
-    assert _train(_config(trainer={"epochs": 2}), prepared, tmp_path / "t")[0]["epochs_run"] == 2
+    config = _config(trainer={"epochs": 2}, preprocessing=FIXED_SPLIT)
+    assert _train(config, prepared, tmp_path / "t")[0]["epochs_run"] == 2
 
 
 def test_divergence_is_a_clear_error(tmp_path):
@@ -752,7 +795,8 @@ def test_integer_category_labels_come_back_as_integers(tmp_path):
 def test_without_validation_split_the_last_epoch_is_kept(tmp_path):
     frame = _dataset(60)
     frame["split"] = [0] * 45 + [2] * 15
-    prepared = _prepare(tmp_path, frame, BASE)
-    info, stats, _ = _train(_config(trainer={"epochs": 3}), prepared, tmp_path / "t")
+    prepared = _prepare(tmp_path, frame, _config(preprocessing=FIXED_SPLIT))
+    config = _config(trainer={"epochs": 3}, preprocessing=FIXED_SPLIT)
+    info, stats, _ = _train(config, prepared, tmp_path / "t")
     assert info == {"best_epoch": 3, "epochs_run": 3}
     assert "validation" not in stats and len(stats["test"]["combined"]["loss"]) == 3

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 import joblib  # noqa: E402
 from torch import nn  # noqa: E402
 
-from snaketune import metrics  # noqa: E402
+from snaketune import metrics, resolve  # noqa: E402
 from snaketune.backends.sklearn.models import TrainingDiverged  # noqa: E402
 from snaketune.backends.torch_engine import ENGINE, encoders, schema, training  # noqa: E402
 from snaketune.backends.torch_engine import model as ecd  # noqa: E402
@@ -304,9 +304,19 @@ INVALID = [
         r"epochs",
     ),
     (
-        _set(["trainer", "learning_rate"], "auto"),
-        NotSupportedError,
-        r"^trainer\.learning_rate: auto is not supported",
+        _set(["trainer", "learning_rate"], "fast"),
+        ConfigError,
+        r"^trainer\.learning_rate: fast is not allowed; allowed: a number > 0\.$",
+    ),
+    (
+        _set(["trainer", "batch_size"], "max"),
+        ConfigError,
+        r"^trainer\.batch_size: max is not allowed; allowed: an integer >= 1, or auto\.$",
+    ),
+    (
+        _set(["trainer", "eval_batch_size"], -1),
+        ConfigError,
+        r"^trainer\.eval_batch_size: -1 is not allowed; allowed: an integer >= 0, auto or null\.$",
     ),
     (
         _set(["trainer", "optimizer"], {"type": "lbfgs"}),
@@ -402,6 +412,58 @@ def test_valid_ludwig_spellings_are_accepted():
     assert schema.with_defaults(gd)["trainer"]["optimizer"]["type"] == "sgd"
 
 
+AUTO = {"learning_rate": "auto", "batch_size": "auto", "eval_batch_size": "auto"}
+
+
+def test_auto_trainer_values_become_the_documented_numbers():
+    """docs/torch.md: Ludwig's learning-rate heuristic, 128 rows, max(batch_size, 1024)."""
+    trainer = schema.with_defaults(_config(trainer=AUTO))["trainer"]
+    assert trainer["learning_rate"] == 0.0001  # a text input
+    assert (trainer["batch_size"], trainer["eval_batch_size"]) == (128, 1024)
+    tabular = _config(trainer=AUTO)
+    tabular["input_features"] = tabular["input_features"][1:]
+    assert schema.with_defaults(tabular)["trainer"]["learning_rate"] == 0.001
+    wide = _config(trainer={"batch_size": 2048, "eval_batch_size": "auto"})
+    assert schema.with_defaults(wide)["trainer"]["eval_batch_size"] == 2048
+
+
+def test_sampled_values_replace_auto():
+    sampled = resolve.substitute(
+        _config(trainer=AUTO), {"trainer.learning_rate": 0.05, "trainer.batch_size": 32}
+    )
+    trainer = schema.with_defaults(sampled)["trainer"]
+    assert (trainer["learning_rate"], trainer["batch_size"]) == (0.05, 32)
+
+
+def _bare(n_inputs=4, **sections):
+    inputs = copy.deepcopy(BASE["input_features"][:n_inputs])
+    return {"input_features": inputs, "output_features": BASE["output_features"], **sections}
+
+
+def test_ludwig_differences_name_each_default_the_config_relies_on():
+    notices = schema.ludwig_differences(_bare())
+    assert notices == ENGINE.config_notices(_bare())
+    combiner, batch_size, training_set = notices
+    assert combiner == (
+        "combiner: no combiner is given and there are 4 input features; Ludwig 0.17 then uses "
+        "ft_transformer, which the torch engine does not implement yet, so it uses concat."
+    )
+    assert batch_size.startswith("trainer.batch_size: no batch_size is given; Ludwig 0.17 then ")
+    assert batch_size.endswith("the torch engine uses 128.")
+    assert training_set.startswith(
+        "trainer.evaluate_training_set: not given; Ludwig 0.17 defaults to false"
+    )
+
+
+def test_ludwig_differences_leave_out_what_the_config_sets():
+    chosen = {"batch_size": 64, "evaluate_training_set": True}
+    assert schema.ludwig_differences(_bare(trainer=chosen, combiner={})) == []
+    assert schema.ludwig_differences(_bare(2, trainer=chosen)) == []  # concat below 3 inputs
+    (notice,) = schema.ludwig_differences(_bare(3, combiner=None, trainer={**chosen, **AUTO}))
+    assert notice.startswith("trainer.batch_size: auto is given; Ludwig 0.17 then tunes it")
+    assert schema.ludwig_differences("not a config") == []
+
+
 def test_preprocessing_key_depends_only_on_preprocessing():
     key = ENGINE.preprocessing_key(BASE)
     other = _config(trainer={"epochs": 9}, combiner={"num_fc_layers": 2})
@@ -423,8 +485,9 @@ def _text_prep(values, **params):
 
 
 def test_text_tokenizers_vocabulary_and_padding():
+    assert schema.TEXT_PREPROCESSING["lowercase"].default is False  # Ludwig 0.17's
     texts = ["Good, good movie!", "bad movie", None, "good"]
-    p = _text_prep(texts)
+    p = _text_prep(texts, lowercase=True)
     assert p.vocabulary_[:2] == ["<PAD>", "<UNK>"]
     assert p.vocabulary_[2:5] == ["good", "movie", "!"]  # by count, then alphabetically
     assert p.length_ == 5  # the longest training text: good , good movie !

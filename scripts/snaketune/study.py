@@ -348,6 +348,9 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             length=16,
         )
         trials.append(trial)
+        for notice in engine.config_notices(resolved):
+            if notice not in model.notices:
+                model.notices.append(notice)
     return Study(
         settings=settings,
         model=model,

@@ -35,6 +35,14 @@ class SchemaEngine:
     def validate_config(self, config: dict[str, Any]) -> None:
         self.schema.validate(config)
 
+    def config_notices(self, config: dict[str, Any]) -> list[str]:
+        """Where the config relies on a default that differs from Ludwig 0.17's, one line each.
+
+        Only engines whose schema defines `ludwig_differences` have any.
+        """
+        differences = getattr(self.schema, "ludwig_differences", None)
+        return differences(config) if differences is not None else []
+
     def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
         """Split + each feature's name/type/column/preprocessing, defaults filled in.
 

@@ -175,6 +175,10 @@ class CommandEngine:
                 "one for now."
             )
 
+    def config_notices(self, config: dict[str, Any]) -> list[str]:
+        """None: the program fills in its own defaults."""
+        return []
+
     def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
         def columns(section: str) -> list[dict]:
             return [

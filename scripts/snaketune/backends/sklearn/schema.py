@@ -170,6 +170,24 @@ def fixed(default: Any, reason: str) -> Param:
     return Param(default, "any", fixed=reason)
 
 
+# --------------------------------------------------------------------------- auto values
+
+# What Ludwig 0.17 makes of the trainer's `auto` values, fixed so that a trial's resolved
+# config says what it trained with. batch_size: Ludwig tunes it for throughput, capped at
+# 128 on a CPU (and falls back to 128 where it cannot tune); learning_rate: Ludwig's
+# heuristic (ludwig/utils/heuristics.py) by input feature type, without pretrained encoders.
+AUTO_BATCH_SIZE = 128
+AUTO_LEARNING_RATE = 0.001
+AUTO_LEARNING_RATE_TEXT = 0.0001
+
+
+def auto_learning_rate(input_features: list[dict[str, Any]]) -> float:
+    """Ludwig's `learning_rate: auto`: a smaller rate when an input is text (larger encoders)."""
+    if any(feature.get("type") == "text" for feature in input_features):
+        return AUTO_LEARNING_RATE_TEXT
+    return AUTO_LEARNING_RATE
+
+
 # --------------------------------------------------------------------------- custom checks
 
 
@@ -195,21 +213,32 @@ def _check_clip(path: str, value: Any) -> list[float] | None:
     return [float(v) for v in value]
 
 
-def _check_batch_size(path: str, value: Any) -> int | str:
-    if value == "auto" or (_is_int(value) and value >= 1):
+def _check_batch_size(path: str, value: Any) -> int:
+    """auto becomes AUTO_BATCH_SIZE here, so the trainers always get a number."""
+    if value == "auto":
+        return AUTO_BATCH_SIZE
+    if _is_int(value) and value >= 1:
         return value
     raise ConfigError(f"{path}: {_show(value)} is not allowed; allowed: an integer >= 1, or auto.")
 
 
-def _check_learning_rate(path: str, value: Any) -> float:
+def _check_learning_rate(path: str, value: Any) -> float | str:
+    """auto stays auto here: its number depends on the input features (`resolve_auto`)."""
     if value == "auto":
-        raise NotSupportedError(
-            f"{path}: auto is not supported by the sklearn engine: Ludwig's learning-rate search "
-            "needs the torch engine; give a number > 0 (e.g. 0.001)."
-        )
+        return "auto"
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{path}: {_show(value)} is not allowed; allowed: a number > 0.")
     return float(value)
+
+
+def _check_gbm_learning_rate(path: str, value: Any) -> float:
+    """Ludwig's GBM trainer never accepted auto (its learning_rate is a plain number)."""
+    if value == "auto":
+        raise ConfigError(
+            f"{path}: auto is not allowed for model_type gbm (Ludwig's GBM trainer has no "
+            "automatic learning rate); allowed: a number > 0, e.g. the default 0.03."
+        )
+    return _check_learning_rate(path, value)
 
 
 def _check_eval_batch_size(path: str, value: Any) -> Any:
@@ -557,7 +586,7 @@ GBM_TRAINER = {
     "type": P("lightgbm_trainer", "choice", choices=("lightgbm_trainer",)),
     "num_boost_round": P(1000, "int", min=1),
     "boosting_rounds_per_checkpoint": P(50, "int", min=1),
-    "learning_rate": P(0.03, "custom", check=_check_learning_rate),
+    "learning_rate": P(0.03, "custom", check=_check_gbm_learning_rate),
     "num_leaves": P(82, "int", min=2),
     "max_depth": P(18, "int"),
     "min_data_in_leaf": P(20, "int", min=1),
@@ -1027,9 +1056,21 @@ def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         "trainer": _trainer(config.get("trainer"), model_type),
         "preprocessing": _global_preprocessing(config.get("preprocessing")),
     }
+    resolve_auto(out["trainer"], inputs)
     _check_model_specific(out, output)
     _validation_selection(out["trainer"], output)
     return out
+
+
+def resolve_auto(trainer: dict[str, Any], input_features: list[dict[str, Any]]) -> None:
+    """Replace the `auto` values left in a checked trainer by the numbers this engine uses.
+
+    eval_batch_size has no effect here (a split is evaluated at once), so auto becomes null.
+    """
+    if trainer.get("learning_rate") == "auto":
+        trainer["learning_rate"] = auto_learning_rate(input_features)
+    if trainer.get("eval_batch_size") == "auto":
+        trainer["eval_batch_size"] = None
 
 
 def _check_model_specific(config: dict, output: dict) -> None:

@@ -11,7 +11,9 @@ preprocessing tables are the scikit-learn engine's: both engines preprocess thos
 types the same way.
 
 `validate(config)` checks a resolved trial config completely; `with_defaults(config)`
-returns a copy where every parameter has its value.
+returns a copy where every parameter has its value (Ludwig's `auto` values replaced by
+numbers); `ludwig_differences(config)` names the Ludwig 0.17 defaults a config relies on
+that this engine does not follow.
 """
 
 from __future__ import annotations
@@ -53,17 +55,6 @@ def check_value(path: str, value: Any, param: Param) -> Any:
 
 
 # --------------------------------------------------------------------------- custom checks
-
-
-def _check_learning_rate(path: str, value: Any) -> float:
-    if value == "auto":
-        raise NotSupportedError(
-            f"{path}: auto is not supported by the torch engine: Ludwig's learning-rate search is "
-            "not implemented; give a number > 0 (e.g. 0.001)."
-        )
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{path}: {_show(value)} is not allowed; allowed: a number > 0.")
-    return float(value)
 
 
 def _check_positive_or_null(path: str, value: Any) -> float | None:
@@ -250,7 +241,7 @@ TEXT_PREPROCESSING = {
     "fill_value": P("<UNK>", "str"),
     "computed_fill_value": fixed("<UNK>", "it is computed internally"),
     "tokenizer": P("space_punct", "choice", choices=TOKENIZERS),
-    "lowercase": P(True, "bool"),
+    "lowercase": P(False, "bool"),
     "most_common": P(20000, "int", min=1),
     "max_sequence_length": P(256, "int", min=1),
     "sequence_length": P(None, "int", min=1, nullable=True),
@@ -598,7 +589,7 @@ ECD_TRAINER = {
     "train_steps": P(None, "int", min=1, nullable=True),
     "batch_size": P(128, "custom", check=sk._check_batch_size),
     "eval_batch_size": P(None, "custom", check=sk._check_eval_batch_size),
-    "learning_rate": P(0.001, "custom", check=_check_learning_rate),
+    "learning_rate": P(0.001, "custom", check=sk._check_learning_rate),
     "learning_rate_scaling": P("linear", "choice", choices=("constant", "sqrt", "linear")),
     "optimizer": P({"type": "adam"}, "custom"),  # checked in _optimizer
     "regularization_lambda": P(0.0, "float", min=0.0),
@@ -1012,9 +1003,84 @@ def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         "trainer": _trainer(config.get("trainer")),
         "preprocessing": _global_preprocessing(config.get("preprocessing")),
     }
+    _resolve_auto(out["trainer"], out["input_features"])
     _check_model(out)
     return out
 
 
+# Rows per evaluation batch when eval_batch_size is auto or null (training.eval_batch_size).
+EVAL_BATCH_SIZE_FLOOR = 1024
+
+
+def _resolve_auto(trainer: dict[str, Any], input_features: list[dict[str, Any]]) -> None:
+    """Replace the `auto` values left in a checked trainer by the numbers the network trains with.
+
+    batch_size auto is already AUTO_BATCH_SIZE (its check resolves it).
+    """
+    if trainer["learning_rate"] == "auto":
+        trainer["learning_rate"] = sk.auto_learning_rate(input_features)
+    if trainer["eval_batch_size"] == "auto":
+        trainer["eval_batch_size"] = max(trainer["batch_size"], EVAL_BATCH_SIZE_FLOOR)
+
+
 def validate(config: dict[str, Any]) -> None:
     with_defaults(config)
+
+
+# --------------------------------------------------------------------------- Ludwig 0.17 defaults
+
+# Ludwig 0.17 (ludwig/schema/model_types/base.py) gives an ecd config without a combiner
+# section an ft_transformer combiner once it has this many input features.
+FT_TRANSFORMER_MIN_INPUTS = 3
+
+
+def ludwig_differences(config: dict[str, Any]) -> list[str]:
+    """One notice per Ludwig 0.17 default this trial config relies on that the engine differs from.
+
+    `config` is the resolved trial config before defaults are filled in: a key it sets is its
+    own choice, not a default. docs/torch.md lists the same differences.
+    """
+    if not isinstance(config, dict):
+        return []
+    trainer = config.get("trainer")
+    trainer = trainer if isinstance(trainer, dict) else {}
+    notices = (
+        _combiner_difference(config),
+        _batch_size_difference(trainer),
+        _training_set_difference(trainer),
+    )
+    return [notice for notice in notices if notice is not None]
+
+
+def _combiner_difference(config: dict[str, Any]) -> str | None:
+    inputs = config.get("input_features")
+    count = len(inputs) if isinstance(inputs, list) else 0
+    if "combiner" in config or config.get("model_type", "ecd") != "ecd":
+        return None
+    if count < FT_TRANSFORMER_MIN_INPUTS:
+        return None
+    return (
+        f"combiner: no combiner is given and there are {count} input features; Ludwig 0.17 then "
+        "uses ft_transformer, which the torch engine does not implement yet, so it uses concat."
+    )
+
+
+def _batch_size_difference(trainer: dict[str, Any]) -> str | None:
+    if trainer.get("batch_size", "auto") != "auto":
+        return None
+    given = "auto is given" if "batch_size" in trainer else "no batch_size is given"
+    return (
+        f"trainer.batch_size: {given}; Ludwig 0.17 then tunes it for throughput (a power of two, "
+        "at most 128 without a GPU and at most 20% of the training rows), while the torch engine "
+        f"uses {sk.AUTO_BATCH_SIZE}."
+    )
+
+
+def _training_set_difference(trainer: dict[str, Any]) -> str | None:
+    if "evaluate_training_set" in trainer:
+        return None
+    return (
+        "trainer.evaluate_training_set: not given; Ludwig 0.17 defaults to false (training "
+        "metrics accumulated over the epoch's batches), while the torch engine always evaluates "
+        "the whole training split after each epoch (true)."
+    )
