@@ -355,7 +355,8 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
         if kind != "fifo":
             raise NotSupportedError(
                 f"hyperopt.executor.scheduler: type {_fmt(kind)} is not supported yet; only "
-                "'fifo' (every trial trains to the end) is available now."
+                "'fifo' (every trial trains to the end) is available now: remove the scheduler "
+                "or set its type to fifo."
             )
         notices.append(
             "hyperopt.executor.scheduler 'fifo' is the default: every trial trains to the end."

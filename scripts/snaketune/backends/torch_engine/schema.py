@@ -671,7 +671,8 @@ def _feature_type(feature: dict, path: str, allowed: tuple[str, ...], role: str)
     if kind in _LUDWIG_TYPES or (role == "output" and kind in INPUT_TYPES):
         raise NotSupportedError(
             f"{path}.type: {role} features of type {kind!r} are not supported by the torch "
-            f"engine; supported {role} types: {', '.join(allowed)}."
+            f"engine yet; supported {role} types: {', '.join(allowed)} (engine: command runs "
+            "any program per trial, such as ludwig train, which reads every Ludwig type)."
         )
     raise ConfigError(f"{path}.type: {_show(kind)} is not allowed; allowed: {', '.join(allowed)}.")
 
