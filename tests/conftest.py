@@ -108,6 +108,39 @@ class Study:
         return self.root / output_directory / name / Path(*parts)
 
 
+def corpus_params(corpus: Path, predicate) -> list:
+    """One pytest param per case folder of a corpus whose expected.yaml passes `predicate`;
+    a case with `xfail: reason` is a strict xfail."""
+    params = []
+    for folder in sorted(path for path in corpus.iterdir() if path.is_dir()):
+        expected = yaml.safe_load((folder / "expected.yaml").read_text(encoding="utf-8"))
+        if not predicate(expected):
+            continue
+        marks = []
+        if expected.get("xfail"):
+            marks.append(pytest.mark.xfail(strict=True, reason=expected["xfail"]))
+        params.append(pytest.param(folder.name, marks=marks, id=folder.name))
+    return params
+
+
+def prepare_study_data(study, prep_id: str, out_dir: Path) -> Path:
+    """Run the prepare step of a parse-time study (what rule prepare does) into out_dir."""
+    from snaketune.backends import get_engine
+    from snaketune.prepare import run_prepare
+
+    settings = study.settings
+    run_prepare(
+        data_files={key: str(path) for key, path in settings.data_files.items()},
+        data_format=settings.data_format,
+        config=study.preps[prep_id],
+        engine=get_engine(settings.engine),
+        seed=settings.random_seed,
+        out_dir=str(out_dir),
+        hyperopt_split=study.hyperopt["split"],
+    )
+    return out_dir
+
+
 @pytest.fixture
 def study_factory(tmp_path):
     def factory(config: dict | None = None, name: str = "study", rows: int = 160) -> Study:

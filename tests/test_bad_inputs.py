@@ -23,10 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import Study, model_config
+from conftest import Study, corpus_params, model_config, prepare_study_data
 from snaketune import errors
-from snaketune.backends import get_engine
-from snaketune.prepare import run_prepare
 from snaketune.study import load_study
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -49,16 +47,7 @@ def expected_of(name: str) -> dict:
 
 
 def case_params(stage: str) -> list:
-    params = []
-    for name in CASES:
-        expected = expected_of(name)
-        if expected["stage"] != stage:
-            continue
-        marks = []
-        if expected.get("xfail"):
-            marks.append(pytest.mark.xfail(strict=True, reason=expected["xfail"]))
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
+    return corpus_params(CORPUS, lambda expected: expected["stage"] == stage)
 
 
 def copy_case(name: str, tmp_path: Path) -> Path:
@@ -121,19 +110,10 @@ def test_prepare_time_error(name, tmp_path):
     folder = copy_case(name, tmp_path)
     expected = expected_of(name)
     study = load_study({}, folder, overrides_of(folder, expected), folder)
-    settings = study.settings
     prep_id = study.trials[0].prep_id
     out_dir = tmp_path / "prepared" / prep_id
     with pytest.raises(Exception) as info:  # the exact type is checked below
-        run_prepare(
-            data_files={key: str(path) for key, path in settings.data_files.items()},
-            data_format=settings.data_format,
-            config=study.preps[prep_id],
-            engine=get_engine(settings.engine),
-            seed=settings.random_seed,
-            out_dir=str(out_dir),
-            hyperopt_split=study.hyperopt["split"],
-        )
+        prepare_study_data(study, prep_id, out_dir)
     check_message(info.value, expected, folder)
     assert not (out_dir / "metadata.json").exists()
 

@@ -24,9 +24,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import corpus_params, prepare_study_data
 from snaketune import errors, io
-from snaketune.backends import get_engine
-from snaketune.prepare import run_prepare
 from snaketune.study import load_study
 from snaketune.trial import run_trial, score_trial_dir
 
@@ -55,16 +54,7 @@ def expected_of(name: str) -> dict:
 
 
 def case_params(predicate=lambda expected: True) -> list:
-    params = []
-    for name in CASES:
-        expected = expected_of(name)
-        if not predicate(expected):
-            continue
-        marks = []
-        if expected.get("xfail"):
-            marks.append(pytest.mark.xfail(strict=True, reason=expected["xfail"]))
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
+    return corpus_params(CORPUS, predicate)
 
 
 # --------------------------------------------------------------------------- the dataset
@@ -343,18 +333,8 @@ def test_runs(name, tmp_path):
 def train_first_trial(study, tmp_path: Path) -> tuple[dict, dict]:
     """Prepare, train and score trial 0 as the prepare/train/score rules would."""
     settings, hyperopt = study.settings, study.hyperopt
-    engine = get_engine(settings.engine)
     trial = study.trials[0]
-    prepared = tmp_path / "prepared" / trial.prep_id
-    run_prepare(
-        data_files={key: str(path) for key, path in settings.data_files.items()},
-        data_format=settings.data_format,
-        config=study.preps[trial.prep_id],
-        engine=engine,
-        seed=settings.random_seed,
-        out_dir=str(prepared),
-        hyperopt_split=hyperopt["split"],
-    )
+    prepared = prepare_study_data(study, trial.prep_id, tmp_path / "prepared" / trial.prep_id)
     trial_dir = tmp_path / "trials" / trial.trial_id
     sampled = trial_dir / "sampled" / trial.digest
     io.write_json(sampled / "parameters.json", trial.record)

@@ -14,9 +14,8 @@ import joblib
 import pytest
 import yaml
 
-from conftest import make_frame
+from conftest import make_frame, prepare_study_data
 from snaketune.backends import get_engine
-from snaketune.prepare import run_prepare
 from snaketune.study import load_study
 
 
@@ -37,20 +36,11 @@ def study_of(tmp_path: Path, model: dict, engine: str = "sklearn", frame=None, *
 
 def train_trial(study, index: int, out_dir: Path):
     """Prepare the trial's data and train it with the study's engine; the saved predictor."""
-    settings = study.settings
     trial = study.trials[index]
-    engine = get_engine(settings.engine)
+    engine = get_engine(study.settings.engine)
     prepared = out_dir / "prepared"
     if not prepared.exists():
-        run_prepare(
-            data_files={key: str(path) for key, path in settings.data_files.items()},
-            data_format=settings.data_format,
-            config=study.preps[trial.prep_id],
-            engine=engine,
-            seed=settings.random_seed,
-            out_dir=str(prepared),
-            hyperopt_split=study.hyperopt["split"],
-        )
+        prepare_study_data(study, trial.prep_id, prepared)
     folder = out_dir / trial.trial_id
     folder.mkdir(parents=True)
     engine.train(

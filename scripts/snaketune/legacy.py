@@ -171,16 +171,12 @@ def _move_flat_keys(
 ) -> dict:
     """A new ``owner`` with ``keys`` moved under ``owner[sub]`` (renamed per ``renames``)."""
     renames = renames or {}
-    block = owner.get(sub)
-    if block is None:
-        block = {}
-    if not isinstance(block, dict):
-        raise ConfigError(
-            f"{where}.{sub}: {_fmt(block)} is not a mapping, so the flat parameters "
-            f"{_join(keys)} written on {where} cannot be moved under it; write them in "
-            f"{where}.{sub}."
-        )
-    new_block = dict(block)
+    new_block = legacy_keys.target_mapping(
+        owner.get(sub),
+        f"{where}.{sub}",
+        f"the flat parameters {_join(keys)} written on {where} cannot be moved under it; "
+        f"write them in {where}.{sub}",
+    )
     for k in keys:
         new = renames.get(k, k)
         if new in new_block and new_block[new] != owner[k]:
@@ -223,15 +219,12 @@ def _move_type_preprocessing(cfg: dict, notices: list[str]) -> dict:
     moved = [k for k in preprocessing if k in LUDWIG_FEATURE_TYPES]
     if not moved:
         return cfg
-    defaults = cfg.get("defaults")
-    if defaults is None:
-        defaults = {}
-    if not isinstance(defaults, dict):
-        raise ConfigError(
-            f"defaults: {_fmt(defaults)} is not a mapping, so the legacy preprocessing."
-            f"{moved[0]} section cannot be moved to defaults.{moved[0]}.preprocessing."
-        )
-    defaults = dict(defaults)
+    defaults = legacy_keys.target_mapping(
+        cfg.get("defaults"),
+        "defaults",
+        f"the legacy preprocessing.{moved[0]} section cannot be moved to "
+        f"defaults.{moved[0]}.preprocessing",
+    )
     for ftype in moved:
         block = preprocessing[ftype]
         if isinstance(block, dict) and set(block) == {"preprocessing"}:

@@ -91,6 +91,15 @@ def _put(block: dict, key: str, value: Any, old: str, where: str, notices: list[
     notices.append(f"upgraded legacy key '{where}.{old}' to '{where}.{key}'")
 
 
+def target_mapping(value: Any, where: str, why: str) -> dict:
+    """A copy of the mapping legacy keys move into, {} when it is absent; else refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {_fmt(value)} is not a mapping, so {why}.")
+    return dict(value)
+
+
 def rename_keys(block: Any, renames: dict[str, str], where: str, notices: list[str]) -> Any:
     """A copy of ``block`` with each legacy key of ``renames`` under its current name."""
     if not isinstance(block, dict) or not any(k in block for k in renames):
@@ -244,16 +253,12 @@ def upgrade_trainer(trainer: Any, notices: list[str]) -> Any:
     flat = [k for k in SCHEDULER_RENAMES if k in trainer]
     if not flat:
         return trainer
-    schedule = trainer.get("learning_rate_scheduler")
-    if schedule is None:
-        schedule = {}
-    if not isinstance(schedule, dict):
-        raise ConfigError(
-            f"trainer.learning_rate_scheduler: {_fmt(schedule)} is not a mapping, so the legacy "
-            f"keys {', '.join(flat)} cannot be moved into it; write them there."
-        )
+    schedule = target_mapping(
+        trainer.get("learning_rate_scheduler"),
+        "trainer.learning_rate_scheduler",
+        f"the legacy keys {', '.join(flat)} cannot be moved into it; write them there",
+    )
     out = {k: v for k, v in trainer.items() if k not in flat}
-    schedule = dict(schedule)
     for old in flat:
         new = SCHEDULER_RENAMES[old]
         value = _scheduler_value(old, trainer[old])
