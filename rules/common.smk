@@ -14,13 +14,13 @@ from snaketune.workflow import load_workflow_study, rule_path, summary_text
 # the working directory (the workflow also runs from outside the clone).
 try:
     STUDY = load_workflow_study(Path(workflow.basedir), config, Path.cwd())
+    STUDY_DIR = rule_path(STUDY.study_dir, Path.cwd())
 except (ConfigError, DataError) as exc:
     sys.stderr.write(f"snaketune: {exc}\n")
     sys.exit(1)
 for notice in STUDY.notices:
     sys.stderr.write(f"snaketune: note: {notice}\n")
 
-STUDY_DIR = rule_path(STUDY.study_dir, Path.cwd())
 SKIPPED = STUDY.skipped_trials()
 HYPEROPT = STUDY.hyperopt
 EXECUTOR = HYPEROPT["executor"]
@@ -68,6 +68,11 @@ def get_final_outputs():
 
 
 def get_data_files(wildcards):
+    """Data, not inputs: Snakemake reads braces in input paths as wildcards (x{y}.csv).
+
+    The prepared folder's id hashes the data's content, so changed data still gets a
+    prepare job of its own.
+    """
     return {key: str(path) for key, path in STUDY.settings.data_files.items()}
 
 
@@ -130,6 +135,11 @@ def get_sampled(wildcards):
 def get_command(wildcards):
     """A function, so Snakemake does not read the {placeholders} as wildcards."""
     return STUDY.settings.command
+
+
+def get_output_feature(wildcards):
+    """A function: Snakemake formats plain string params, and a name may hold braces."""
+    return HYPEROPT["output_feature"]
 
 
 def get_prepared_dir(wildcards):

@@ -1,6 +1,4 @@
 rule prepare:
-    input:
-        unpack(get_data_files),
     output:
         directory(f"{STUDY_DIR}/prepared/{{prep_id}}"),
     log:
@@ -8,6 +6,7 @@ rule prepare:
     conda:
         "../envs/snaketune.yaml"
     params:
+        data_files=get_data_files,
         key=get_prep_key,
         data_format=STUDY.settings.data_format,
         engine=STUDY.settings.engine,
@@ -66,7 +65,7 @@ rule train:
     params:
         engine=STUDY.settings.engine,
         command=get_command,
-        output_feature=HYPEROPT["output_feature"],
+        output_feature=get_output_feature,
         metric=HYPEROPT["metric"],
     script:
         "../scripts/train.py"
@@ -85,7 +84,7 @@ rule score:
     conda:
         "../envs/snaketune.yaml"
     params:
-        output_feature=HYPEROPT["output_feature"],
+        output_feature=get_output_feature,
         metric=HYPEROPT["metric"],
         split=HYPEROPT["split"],
     script:

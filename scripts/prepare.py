@@ -10,7 +10,7 @@ from snaketune.prepare import run_prepare  # noqa: E402
 
 try:
     run_prepare(
-        data_files=dict(snakemake.input),  # noqa: F821
+        data_files=snakemake.params.data_files,  # noqa: F821
         data_format=snakemake.params.data_format,  # noqa: F821
         config=snakemake.params.key,  # noqa: F821
         engine=get_engine(snakemake.params.engine),  # noqa: F821

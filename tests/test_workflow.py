@@ -126,17 +126,30 @@ def test_raising_num_samples_trains_only_new_trials(study_factory):
     assert len(pd.read_csv(study.path("leaderboard.tsv"), sep="\t")) == 4
 
 
-def test_rerun_one_trial_matches(study_factory):
-    study = study_factory()
-    study.run()
+def test_rerun_one_trial_matches_with_braces_in_names_and_paths(study_factory):
+    # Braces in a feature name, the metric's output feature and the data file's name are
+    # data, never Snakemake wildcards (issue 8.3); a study folder with braces is refused.
+    config = model_config()
+    config["input_features"][1]["name"] = "{training_set}"
+    config["output_features"][0]["name"] = "{trial}"
+    config["hyperopt"]["output_feature"] = "{trial}"
+    study = study_factory(config)
+    frame = make_frame().rename(columns={"x": "{training_set}", "label": "{trial}"})
+    frame.to_csv(study.root / "d{x}.csv", index=False)
+    study.run(dataset="d{x}.csv")
+    original = json.loads(study.path("trials", "trial_0001", "score.json").read_text())
+    assert original["status"] == "ok" and original["output_feature"] == "{trial}"
     target = "results/exp/reruns/trial_0001/score.json"
-    result = study.run(target)
+    result = study.run(target, dataset="d{x}.csv")
     counts = job_counts(result.stdout + result.stderr)
     assert counts.get("train") == 1
     rerun = json.loads(study.path("reruns", "trial_0001", "score.json").read_text())
     assert rerun["matches_original"] is True
-    original = json.loads(study.path("trials", "trial_0001", "score.json").read_text())
     assert rerun["metric_score"] == original["metric_score"]
+    refused = study.run(check=False, dataset="d{x}.csv", output_directory="res{trial}")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "snaketune: output_directory: the study folder 'res{trial}/exp' holds" in refused.stderr
+    assert not (study.root / "res{trial}").exists()
 
 
 def test_bad_config_stops_before_any_job(study_factory):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from snaketune import io
+from snaketune.errors import ConfigError
 from snaketune.study import Study, load_study
 
 BUNDLED_CONFIG = Path("config") / "config.yaml"
@@ -22,12 +23,21 @@ def rule_path(path: Path, cwd: Path) -> str:
     """The path as rules should name it: relative when under the working directory.
 
     Snakemake matches targets to outputs as written, so `results/x/...` on the command
-    line only finds a rule whose output pattern is relative too.
+    line only finds a rule whose output pattern is relative too. Snakemake reads braces in
+    a file pattern as wildcards, with no way to escape them, so a study folder whose path
+    holds one is refused.
     """
     try:
-        return str(path.relative_to(cwd))
+        text = str(path.relative_to(cwd))
     except ValueError:
-        return str(path)
+        text = str(path)
+    if "{" in text or "}" in text:
+        raise ConfigError(
+            f"output_directory: the study folder {text!r} holds '{{' or '}}', which Snakemake "
+            "reads as wildcards in every file name of the study (and cannot escape); choose "
+            "an output_directory without braces."
+        )
+    return text
 
 
 def summary_text(study: Study, top: int = 5) -> str:
