@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,64 @@ def test_model_config_runtime_keys_and_unknown_sections(tmp_path):
     path.write_text(yaml.safe_dump({**MODEL, "trainers": {}, "hyperopt": {"parameters": PARAMS}}))
     with pytest.raises(ConfigError, match="unknown top-level key 'trainers'"):
         config.load_model_config(path, seed=1)
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
+    # YAML 1.1 (PyYAML) reads 1e-4 as a string; Ludwig's docs write bounds that way.
+    path = tmp_path / "m.yaml"
+    text = yaml.safe_dump({**MODEL, "trainer": {"learning_rate": 0.5}})
+    text = text.replace("learning_rate: 0.5", "learning_rate: 1e-3")
+    text += (
+        "hyperopt:\n  parameters:\n    trainer.learning_rate:\n"
+        "      {space: loguniform, lower: 1e-4, upper: 1E-1}\n"
+    )
+    loaded = config.load_model_config(path_with(path, text), seed=1)
+    assert loaded.model["trainer"]["learning_rate"] == 0.001
+    space = loaded.hyperopt["parameters"]["trainer.learning_rate"]
+    assert (space["lower"], space["upper"]) == (0.0001, 0.1)
+    assert config.read_model_config(path_with(path, "a: 1e5\nb: '1e5'\nc: 1_000\n")) == {
+        "a": 100000.0,
+        "b": "1e5",
+        "c": 1000,
+    }
+
+
+def path_with(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_shared_values_are_measured_once_and_bounded():
+    part = list(range(10))
+    for _ in range(4):
+        part = [part] * 10  # 10**5 leaves, 5 distinct lists
+    with pytest.raises(ConfigError, match="expands to more than 100000 values"):
+        config.check_bounded({"x": part}, "study config")
+    config.check_bounded({"x": [[1, 2]] * 1000}, "study config")  # shared, but small
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ConfigError, match="refers to the mapping or list that contains it"):
+        config.check_bounded({"x": loop}, "study config")
+    with pytest.raises(ConfigError, match=r"^study config: the config expands"):
+        config.merge_study_layers({}, Path("/"), {"command": part}, Path("/"))
+
+
+def test_messages_never_echo_a_value_whole():
+    from snaketune.errors import MAX_MESSAGE_CHARS, show
+
+    huge = [list(range(1000))] * 1000
+    assert len(show(huge)) <= 200
+    assert show([1, 2, 3]) == "[1, 2, 3]" and show("x" * 500).endswith("(502 characters)")
+    message = str(ConfigError("a" * 10_000 + " allowed: b, c."))
+    assert len(message) < MAX_MESSAGE_CHARS + 100 and message.endswith("allowed: b, c.")
+    assert "characters left out" in message
+
+
+def test_a_named_pipe_is_not_a_data_file(tmp_path):
+    fifo = tmp_path / "data.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"^dataset: '.*data\.csv' is a named pipe \(FIFO\)"):
+        config.check_path_kind(fifo, "dataset", "a data file")

@@ -43,9 +43,9 @@ OUTCOME_KEYS = {
     "error": {"error", "message"},
     "runs": {"num_trials", "notices_contain", "notices_exclude", "checks", "train"},
 }
-CHECK_KEYS = {"trial", "path", "equals", "values", "within", "absent", "from_parameter",
+CHECK_KEYS = {"trial", "path", "equals", "values", "within", "between", "absent", "from_parameter",
               "parameter_path"}  # fmt: skip
-ASSERTIONS = ("equals", "values", "within", "absent", "from_parameter")
+ASSERTIONS = ("equals", "values", "within", "between", "absent", "from_parameter")
 MISSING = object()
 
 
@@ -221,6 +221,11 @@ def run_check(trials: list, check: dict) -> None:
         if "within" in check:
             assert any(_same(value, v) for v in check["within"]), (
                 f"{where}: {value!r} not in {check['within']!r}"
+            )
+        if "between" in check:
+            low, high = check["between"]
+            assert isinstance(value, int | float) and low <= value <= high, (
+                f"{where}: {value!r} not a number in [{low}, {high}]"
             )
         if "from_parameter" in check:
             name = check["from_parameter"]

@@ -103,3 +103,22 @@ def test_a_trial_whose_values_clash_is_named(folder):
     )
     with pytest.raises(ConfigError, match="trial_0001"):
         load(folder, config)
+
+
+def test_nested_parquet_columns_are_refused_by_name(folder):
+    # Regression (issue 8.15): list<string> and struct columns were read as text/category.
+    frame = make_frame(60)
+    frame["title"] = [title.split() for title in frame["title"]]
+    frame.to_parquet(folder / "data.parquet")
+    with pytest.raises(ConfigError) as info:
+        load(folder, model_config(), dataset="data.parquet")
+    message = str(info.value)
+    assert message.startswith("input_features.title: column 'title' of dataset '")
+    assert "holds a nested parquet type (list<element: string>), which a text feature" in message
+    frame["title"] = make_frame(60)["title"]
+    frame["color"] = [{"r": 1, "g": 2}] * 60
+    frame.to_parquet(folder / "data.parquet")
+    with pytest.raises(ConfigError, match=r"input_features\.color: .*struct<"):
+        load(folder, model_config(), dataset="data.parquet")
+    frame.drop(columns=["color"]).assign(color="red").to_parquet(folder / "data.parquet")
+    assert len(load(folder, model_config(), dataset="data.parquet").trials) == 3

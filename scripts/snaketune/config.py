@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import jsonschema
 import yaml
 
 from snaketune import legacy, metrics, spaces
-from snaketune.errors import ConfigError, NotSupportedError
+from snaketune.errors import ConfigError, NotSupportedError, show
 from snaketune.search import variant
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
@@ -73,6 +74,19 @@ EXECUTOR_DEFAULTS = {
     "time_budget_s": None,
 }
 EXECUTOR_RUNTIME_KEYS = ("type", "kubernetes_namespace", "trial_driver_resources")
+# Bounds on what a config may hold: far above any config a person writes, far below what
+# hangs parsing (YAML aliases repeat what they point to: ten nested lists of ten aliases
+# are 10**10 values).
+MAX_CONFIG_VALUES = 100_000
+MAX_CONFIG_DEPTH = 64
+# Trials per study: each is a folder of files and a few Snakemake jobs.
+MAX_TRIALS = 100_000
+# The longest name a file system takes for one path component, and for a whole path.
+NAME_MAX = 255
+PATH_MAX = 4096
+# What the study folder adds below itself at most (e.g. logs/sample/<trial>_<digest>.log,
+# trials/<trial>/sampled/<digest>/parameters.json, and temp-file suffixes).
+STUDY_PATH_SUFFIX = 120
 # Executor types of older Ludwig configs, which Ludwig's upgrade turns into its Ray executor.
 LEGACY_EXECUTOR_TYPES = ("serial", "parallel", "fiber")
 # Keys Ludwig drops from the hyperopt section with a deprecation warning (its own tests and
@@ -111,12 +125,102 @@ class ModelConfig:
     notices: list[str] = field(default_factory=list)
 
 
+def _flow_yaml(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
 def _fmt(value: Any) -> str:
-    return (
-        repr(value)
-        if isinstance(value, str)
-        else yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-    )
+    return show(value, _flow_yaml)
+
+
+def _containers(node: Any) -> list:
+    children = node.values() if isinstance(node, dict) else node
+    return [c for c in children if isinstance(c, dict | list)]
+
+
+def check_bounded(value: Any, where: str) -> None:
+    """Refuse a value that expands to more than MAX_CONFIG_VALUES values, nests deeper
+    than MAX_CONFIG_DEPTH, or contains itself (a YAML alias inside its own anchor).
+
+    Shared parts (aliases) are measured once, so the check is linear in what the file
+    holds, not in what it expands to.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        node, finished = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            children = _containers(node)
+            parts = len(node) * (2 if isinstance(node, dict) else 1)
+            size[key] = 1 + parts + sum(size[id(c)] for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            if size[key] > MAX_CONFIG_VALUES:
+                raise ConfigError(
+                    f"{where}: the config expands to more than {MAX_CONFIG_VALUES} values "
+                    "(YAML aliases such as *name repeat what their anchor holds); write the "
+                    "values out, or use fewer aliases."
+                )
+            if depth[key] > MAX_CONFIG_DEPTH:
+                raise ConfigError(
+                    f"{where}: values are nested more than {MAX_CONFIG_DEPTH} levels deep; a "
+                    "Ludwig config needs a handful."
+                )
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise ConfigError(
+                f"{where}: a YAML alias refers to the mapping or list that contains it, so "
+                "the config would be infinite; remove that alias."
+            )
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _containers(node) if id(child) not in size)
+
+
+def check_path_kind(path: Path, key: str, expected: str) -> None:
+    """A path the study reads must be a regular file; say what it is otherwise."""
+    if path.is_file():
+        return
+    if not path.exists():
+        raise ConfigError(f"{key}: file {str(path)!r} does not exist.")
+    if path.is_dir():
+        kind = "a directory"
+    elif path.is_fifo():
+        kind = "a named pipe (FIFO)"
+    elif path.is_char_device() or path.is_block_device():
+        kind = "a device"
+    elif path.is_socket():
+        kind = "a socket"
+    else:
+        kind = "not a regular file"
+    raise ConfigError(f"{key}: {str(path)!r} is {kind}; give {expected}.")
+
+
+def _check_name_lengths(name: str, output_directory: Path) -> None:
+    """File names the study will create must fit the file system's limits."""
+    size = len(name.encode())
+    if size > NAME_MAX - 30:  # room for temp-file prefixes and suffixes
+        raise ConfigError(
+            f"experiment_name: the name ({name[:24]!r}...) is {size} bytes long; it may have "
+            f"at most {NAME_MAX - 30} (file systems allow {NAME_MAX} per folder name, and "
+            "temporary files add to it)."
+        )
+    longest = len(str(output_directory / name).encode()) + STUDY_PATH_SUFFIX
+    if longest > PATH_MAX:
+        raise ConfigError(
+            f"output_directory: the study folder's path is {longest - STUDY_PATH_SUFFIX} bytes "
+            f"long, and files below it would exceed the {PATH_MAX}-byte limit of a path; "
+            "choose a shorter output_directory or experiment_name."
+        )
 
 
 def _schema() -> dict:
@@ -177,6 +281,7 @@ def merge_study_layers(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) 
     """
     layers = []
     for values, base in ((bundled or {}), bundled_dir), ((user or {}), cwd):
+        check_bounded(values, "study config")
         if not isinstance(values, dict):
             raise ConfigError(
                 f"study config: expected a mapping of keys to values, got {_fmt(values)}."
@@ -236,11 +341,10 @@ def load_study_config(values: dict) -> StudyConfig:
             "preprocessing.split) or 'training_set' with optional 'validation_set' and 'test_set'."
         )
     for key, path in data_files.items():
-        if not path.is_file():
-            raise ConfigError(f"{key}: file {str(path)!r} does not exist.")
+        check_path_kind(path, key, "a data file (csv, tsv, parquet, json or jsonl)")
     model_config_path = Path(values["model_config"])
-    if not model_config_path.is_file():
-        raise ConfigError(f"model_config: file {str(model_config_path)!r} does not exist.")
+    check_path_kind(model_config_path, "model_config", "a YAML file with the model config")
+    _check_name_lengths(name, Path(values["output_directory"]))
     return StudyConfig(
         experiment_name=name,
         output_directory=Path(values["output_directory"]),
@@ -258,7 +362,13 @@ def load_study_config(values: dict) -> StudyConfig:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice in one mapping (YAML lets the last win)."""
+    """Safe YAML that refuses a key given twice in one mapping (YAML lets the last win),
+    and reads `1e-4` as a number.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (`1.0e-4`), so `1e-4` (as Ludwig's
+    docs write bounds) would be the string '1e-4'; YAML 1.2, JSON and Python read it as a
+    number, and so does this loader.
+    """
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -272,8 +382,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def read_model_config(path: Path) -> dict:
-    """Read YAML safely; a syntax error names the file and the line."""
+    """Read YAML safely; a syntax error names the file and the line.
+
+    The result is bounded (`check_bounded`), so nothing later can hang on it.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             raw = yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
@@ -286,6 +406,12 @@ def read_model_config(path: Path) -> dict:
         ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"model_config: {str(path)!r} is not UTF-8 text.") from None
+    except RecursionError:
+        raise ConfigError(
+            f"model_config: {str(path)!r} nests values more than {MAX_CONFIG_DEPTH} levels "
+            "deep; a Ludwig config needs a handful."
+        ) from None
+    check_bounded(raw, "model_config")
     if not isinstance(raw, dict):
         raise ConfigError(
             f"model_config: {str(path)!r} must hold a mapping with input_features, "
@@ -371,6 +497,18 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
         _check_int("hyperopt.executor.max_concurrent_trials", mct, 1, allow_none=True)
     _check_int("hyperopt.executor.time_budget_s", out["time_budget_s"], 1, allow_none=True)
     return out
+
+
+def _check_trial_count(parameters: dict, num_samples: int) -> None:
+    trials = variant.count_trials(parameters, num_samples)
+    if trials > MAX_TRIALS:
+        points = trials // num_samples
+        raise ConfigError(
+            f"hyperopt.executor.num_samples: {num_samples} x {points} grid point(s) gives "
+            f"{trials} trials, more than the {MAX_TRIALS} a study may have (each trial is "
+            "a folder of files and a few Snakemake jobs); lower num_samples, narrow the "
+            "grid, or split the search into several studies."
+        )
 
 
 def _normalize_search_alg(search_alg: Any, seed: int) -> dict:
@@ -476,6 +614,7 @@ def normalize_hyperopt(raw: Any, model: dict, seed: int, notices: list[str]) -> 
         checked[name] = spaces.validate_space(name, kept)
     executor = _normalize_executor(raw.get("executor"), notices)
     executor["num_samples"] = variant.resolve_num_samples(executor["num_samples"], checked)
+    _check_trial_count(checked, executor["num_samples"])
     return {
         "parameters": checked,
         "goal": goal,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from snaketune.errors import ConfigError, DataError, NotSupportedError
+from snaketune.errors import ConfigError, DataError, NotSupportedError, clip
 
 FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
 SPLITS = ("training", "validation", "test")
@@ -102,7 +102,9 @@ def read_table(
     except (ValueError, pd.errors.ParserError, OSError) as exc:
         reason = " ".join(str(exc).split())  # one paragraph, whatever pandas printed
         raise DataError(f"{key}: cannot read {str(path)!r} as {fmt}: {reason}") from None
-    frame.columns = [str(c) for c in frame.columns]
+    if fmt in ("csv", "tsv"):
+        frame.columns = _csv_header(path, fmt, key)
+    frame.columns = _check_unique([str(c) for c in frame.columns], key, path)
     return frame
 
 
@@ -119,6 +121,44 @@ def _read_json(path: str | os.PathLike) -> pd.DataFrame:
     raise ValueError("expected a JSON array of records or an object of columns")
 
 
+def _check_unique(names: list[str], key: str, path: str | os.PathLike) -> list[str]:
+    """A column named twice would be renamed by pandas (`topic.1`) and read by that name."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(
+                f"{key}: {str(path)!r} has two columns named {clip(repr(name), 80)}; give every "
+                "column its own name."
+            )
+        seen.add(name)
+    return names
+
+
+def _csv_header(path: str | os.PathLike, fmt: str, key: str) -> list[str]:
+    """The header row as written (pandas would rename repeated names)."""
+    try:
+        head = pd.read_csv(
+            path, sep="," if fmt == "csv" else "\t", header=None, nrows=1, dtype=str,
+            keep_default_na=False, encoding="utf-8",
+        )  # fmt: skip
+    except UnicodeDecodeError:
+        raise DataError(f"{key}: {str(path)!r} is not valid UTF-8 text.") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{key}: {str(path)!r} is empty (no header, no rows).") from None
+    return _check_unique([str(c) for c in head.iloc[0]] if len(head) else [], key, path)
+
+
+def _parquet_schema(path: str | os.PathLike, key: str) -> Any:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise DataError(f"{key}: cannot read {str(path)!r} as parquet: {exc}") from None
+    _check_unique([str(n) for n in schema.names], key, path)
+    return schema
+
+
 def read_header(
     path: str | os.PathLike, data_format: str | None = None, key: str = "dataset"
 ) -> list[str]:
@@ -126,21 +166,27 @@ def read_header(
     fmt = detect_format(path, data_format, key)
     _check_exists(path, key)
     if fmt in ("csv", "tsv"):
-        try:
-            head = pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0, encoding="utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{key}: {str(path)!r} is not valid UTF-8 text.") from None
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{key}: {str(path)!r} is empty (no header, no rows).") from None
-        return [str(c) for c in head.columns]
+        return _csv_header(path, fmt, key)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            return [str(n) for n in pq.read_schema(path).names if not n.startswith("__index_level")]
-        except Exception as exc:  # pyarrow raises several types for a broken file
-            raise DataError(f"{key}: cannot read {str(path)!r} as parquet: {exc}") from None
+        names = _parquet_schema(path, key).names
+        return [str(n) for n in names if not n.startswith("__index_level")]
     return list(read_table(path, fmt, key=key).columns)
+
+
+def nested_columns(
+    path: str | os.PathLike, data_format: str | None = None, key: str = "dataset"
+) -> dict[str, str]:
+    """Parquet columns of nested types (lists, structs, maps), with their type as text.
+
+    No feature type snaketune reads takes them; pandas would turn them into arrays or
+    dicts, which then read as text or categories without a word.
+    """
+    if detect_format(path, data_format, key) != "parquet":
+        return {}
+    import pyarrow.types as pat
+
+    schema = _parquet_schema(path, key)
+    return {str(field.name): str(field.type) for field in schema if pat.is_nested(field.type)}
 
 
 # --------------------------------------------------------------------------- sampling

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from snaketune import legacy_keys
-from snaketune.errors import ConfigError
+from snaketune.errors import ConfigError, show
 from snaketune.resolve import (
     DEFAULTS_SECTIONS,
     INPUT_FEATURES,
@@ -92,11 +92,15 @@ LUDWIG_FEATURE_TYPES = (
 _SAMPLER_KEYS = ("type", "search_alg", "num_samples", "scheduler")
 
 
-def _fmt(value: Any) -> str:
+def _json(value: Any) -> str:
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def _fmt(value: Any) -> str:
+    return show(value, _json)
 
 
 def _join(keys: Iterable[str]) -> str:

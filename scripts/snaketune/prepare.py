@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from snaketune import data, io
-from snaketune.errors import ConfigError, DataError
+from snaketune.errors import ConfigError, DataError, clip
 
 SPLIT_FILES = {"training": "training_set", "validation": "validation_set", "test": "test_set"}
 CLASS_TYPES = ("binary", "category")
@@ -79,6 +79,31 @@ def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _check_labels_seen(
+    splits: dict[str, pd.DataFrame], config: dict[str, Any], hyperopt_split: str | None
+) -> None:
+    """The split that picks the best epoch, and the one trials are scored on, must hold
+    labels the training split has; rows with unseen labels are left out of metrics, so a
+    split of only such rows would leave every trial without a score."""
+    for feature in config.get("output_features") or []:
+        if feature.get("type") != "category":
+            continue
+        column = feature.get("column", feature["name"])
+        seen = set(splits["training"][column].dropna().astype(str))
+        for split in dict.fromkeys(("validation", hyperopt_split or "validation")):
+            labels = splits.get(split, pd.DataFrame({column: []}))[column].dropna().astype(str)
+            if labels.empty or labels.isin(seen).any():
+                continue
+            shown = ", ".join(clip(repr(v), 40) for v in sorted(set(labels))[:5])
+            raise DataError(
+                f"output_features.{feature['name']}: none of the {len(labels)} {split} rows has "
+                f"a label the training split has (the {split} labels: {shown}); rows with "
+                "unseen labels are left out of the metrics, so no trial could be scored. "
+                "Check preprocessing.split (a stratify split on this column keeps every class "
+                "in each split)."
+            )
 
 
 def _check_content(splits: dict[str, pd.DataFrame], config: dict[str, Any]) -> None:
@@ -162,6 +187,7 @@ def run_prepare(
             else:
                 splits[split] = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     _check_content(splits, config)
+    _check_labels_seen(splits, config, hyperopt_split)
     if hyperopt_split and splits.get(hyperopt_split) is not None and splits[hyperopt_split].empty:
         raise DataError(
             f"hyperopt.split: {hyperopt_split!r} has no rows after splitting the data; give "

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from snaketune.errors import ConfigError
+from snaketune.errors import ConfigError, show
 
 INPUT_FEATURES = "input_features"
 OUTPUT_FEATURES = "output_features"
@@ -61,11 +61,15 @@ class ParameterTarget:
     path: tuple[str, ...]
 
 
-def _fmt(value: Any) -> str:
+def _json(value: Any) -> str:
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def _fmt(value: Any) -> str:
+    return show(value, _json)
 
 
 def feature_names(config: Mapping[str, Any], section: str) -> list[str]:

@@ -40,12 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from snaketune.errors import ConfigError
+from snaketune.errors import ConfigError, show
 
 # A bound counts as a multiple of q when bound / q is this close to a whole
 # number (relative to its size): wide enough for float noise such as
 # 0.3 / 0.1, far too narrow to accept 0.05 with q = 0.1.
 _MULTIPLE_TOLERANCE = 1e-9
+# Integer spaces sample 64-bit integers (numpy's generator).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 Spec = Mapping[str, Any]
 DrawFn = Callable[[Spec, np.random.Generator], Any]
@@ -232,8 +234,7 @@ SPACE_NAMES: tuple[str, ...] = tuple(SPACES)
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return show(value)
 
 
 def _quoted(names: list[str] | tuple[str, ...]) -> str:
@@ -269,10 +270,13 @@ class _Checker:
         # A whole float such as 8.0 is accepted as 8, as Ludwig's schema does.
         if isinstance(value, bool) or not isinstance(value, Real):
             raise self.bad(key, value, "an integer")
-        if isinstance(value, Integral):
-            return int(value)
-        if math.isfinite(float(value)) and float(value).is_integer():
-            return int(value)
+        if isinstance(value, Integral) or (
+            math.isfinite(float(value)) and float(value).is_integer()
+        ):
+            number = int(value)
+            if not INT64_MIN <= number <= INT64_MAX:
+                raise self.bad(key, value, "an integer between -2**63 and 2**63 - 1")
+            return number
         raise self.bad(key, value, "an integer (integer spaces take whole numbers)")
 
     def options(self, key: str, value: Any) -> list:
@@ -346,6 +350,14 @@ def _check_ranges(check: _Checker, space: Space, spec: dict) -> None:
         raise check.bad("sd", spec["sd"], "greater than 0")
     if "q" in spec and spec["q"] <= 0:
         raise check.bad("q", spec["q"], "greater than 0")
+    if "sd" in spec and "q" in spec:
+        reach = abs(spec["mean"]) + 40 * spec["sd"]  # no draw lands farther than this
+        if not math.isfinite(reach / spec["q"]):
+            raise check.fail(
+                f"'mean' and 'sd' ({_show(spec['mean'])}, {_show(spec['sd'])}) over 'q' "
+                f"({_show(spec['q'])}) overflow a float for space {space.name!r}; choose a "
+                "larger q"
+            )
     if "lower" not in spec:
         return
     lower, upper = spec["lower"], spec["upper"]
@@ -357,10 +369,20 @@ def _check_ranges(check: _Checker, space: Space, spec: dict) -> None:
             f"'lower' ({_show(lower)}) must be below 'upper' ({_show(upper)}) "
             f"for space {space.name!r}{exclusive}"
         )
+    if space.kind == "float" and not math.isfinite(upper - lower):
+        raise check.fail(
+            f"'upper' - 'lower' ({_show(upper)} - {_show(lower)}) overflows a float for space "
+            f"{space.name!r}; choose bounds closer together"
+        )
     q = spec.get("q")
     if space.kind == "float" and q is not None:
         for key in ("lower", "upper"):
             ratio = spec[key] / q
+            if not math.isfinite(ratio):
+                raise check.fail(
+                    f"{key!r} ({_show(spec[key])}) / 'q' ({_show(q)}) overflows a float for "
+                    f"space {space.name!r}; choose a larger q"
+                )
             if abs(ratio - round(ratio)) > _MULTIPLE_TOLERANCE * max(1.0, abs(ratio)):
                 raise check.fail(
                     f"{key!r} ({_show(spec[key])}) must be a multiple of 'q' ({_show(q)}) "

@@ -17,7 +17,7 @@ from typing import Any
 from snaketune import config as study_config
 from snaketune import data, io, resolve
 from snaketune.backends import get_engine
-from snaketune.errors import ConfigError
+from snaketune.errors import ConfigError, clip
 from snaketune.prepare import used_columns
 from snaketune.search import variant
 
@@ -182,6 +182,7 @@ def _check_columns(settings: study_config.StudyConfig, model: dict[str, Any]) ->
     """Compare the features' columns with each data file's header."""
     for key, path in settings.data_files.items():
         header = set(data.read_header(path, settings.data_format, key=key))
+        nested = data.nested_columns(path, settings.data_format, key=key)
         for section in ("input_features", "output_features"):
             for feature in model[section]:
                 column = feature.get("column", feature["name"])
@@ -189,6 +190,13 @@ def _check_columns(settings: study_config.StudyConfig, model: dict[str, Any]) ->
                     raise ConfigError(
                         f"{section}.{feature['name']}: column {column!r} is not in {key} "
                         f"{str(path)!r}; its columns are: {', '.join(sorted(header))}."
+                    )
+                if column in nested:
+                    raise ConfigError(
+                        f"{section}.{feature['name']}: column {column!r} of {key} "
+                        f"{str(path)!r} holds a nested parquet type ({clip(nested[column], 80)}),"
+                        f" which a {feature.get('type')} feature cannot read; give it a flat "
+                        "column of numbers, strings or booleans."
                     )
 
 

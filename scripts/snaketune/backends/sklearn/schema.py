@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snaketune import data
-from snaketune.errors import ConfigError, NotSupportedError
+from snaketune.errors import ConfigError, NotSupportedError, show
 
 ENGINE_NAME = "sklearn"
 UNKNOWN_SYMBOL = "<UNK>"
@@ -84,7 +84,7 @@ class Param:
         return text + (", or null" if self.nullable else "")
 
 
-def _show(value: Any) -> str:
+def _plain(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -92,6 +92,10 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return value
     return repr(value) if not isinstance(value, float) else f"{value:g}"
+
+
+def _show(value: Any) -> str:
+    return show(value, _plain)
 
 
 def _is_int(value: Any) -> bool:
