@@ -13,7 +13,13 @@ from snaketune.workflow import load_workflow_study, rule_path, summary_text
 # its relative paths resolve against this clone while --config paths resolve against
 # the working directory (the workflow also runs from outside the clone).
 try:
-    STUDY = load_workflow_study(Path(workflow.basedir), config, Path.cwd())
+    STUDY = load_workflow_study(
+        Path(workflow.basedir),
+        config,
+        Path.cwd(),
+        main_process=workflow.is_main_process,  # a job re-parsing the Snakefile: no lock
+        dry_run=workflow.output_settings.dryrun,  # a dry run only reads: no lock
+    )
     STUDY_DIR = rule_path(STUDY.study_dir, Path.cwd())
 except (ConfigError, DataError) as exc:
     sys.stderr.write(f"snaketune: {exc}\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -22,9 +23,9 @@ TRAINER = str(REPO / "tests" / "trainers" / "logistic.py")
 ARGS = ["{config}", "{training_set}", "{validation_set}", "{test_set}", "{output}"]
 
 
-def start(study) -> subprocess.Popen:
+def start(study, *targets: str, **config) -> subprocess.Popen:
     return subprocess.Popen(
-        study.command(),
+        study.command(*targets, **config),
         cwd=study.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -238,6 +239,158 @@ def test_a_second_run_on_the_same_study_fails_fast(study_factory):
         time.sleep(0.05)
     second = study.run(check=False)
     assert second.returncode != 0
-    assert "cannot be locked" in second.stdout + second.stderr
+    # The study folder's own lock refuses it at parse time, before Snakemake's.
+    assert "is in use by another snaketune run" in second.stdout + second.stderr
     assert first.wait(timeout=300) == 0
     assert len(pd.read_csv(study.path("leaderboard.tsv"), sep="\t")) == 4
+
+
+GATE = """
+import os, sys, time
+gate, deadline = sys.argv[1], time.monotonic() + 120
+while not os.path.exists(gate) and time.monotonic() < deadline:
+    time.sleep(0.05)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def test_two_working_directories_cannot_run_one_study_folder_at_once(study_factory, tmp_path):
+    # Regression (hardening 9): Snakemake's lock is per working directory, so two runs
+    # from two folders into one absolute output_directory mixed their files.
+    first = study_factory(numeric_config(), name="first")
+    second = study_factory(numeric_config(), name="second")
+    gate = tmp_path / "gate"  # the trainer waits until it exists
+    (tmp_path / "gate.py").write_text(GATE)
+    program = [sys.executable, str(tmp_path / "gate.py"), str(gate), TRAINER, *ARGS]
+    shared = tmp_path / "shared"
+    options = {
+        "configfile": {"engine": "command", "command": program},
+        "output_directory": str(shared),
+    }
+    lock = shared / "exp" / ".snaketune.lock"
+
+    def wait_for_holder(process) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if json.loads(lock.read_text())["pid"] == process.pid:
+                    return
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.02)
+        raise AssertionError(f"{process.pid} never took {lock}")
+
+    running = start(first, **options)
+    wait_for_holder(running)
+    began = time.monotonic()
+    blocked = second.run(check=False, **options)
+    took = time.monotonic() - began
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0 and took < 60
+    assert f"study folder {shared / 'exp'} is in use by another snaketune run" in output
+    assert f"(pid {running.pid} on host " in output
+    assert f"working directory {first.root}" in output
+    assert "clears itself when that run ends" in output
+    assert "Job stats" not in output  # it stopped at parse time
+    dry = second.run("-n", **options)  # a dry run only reads: it does not fail
+    assert "this dry run only reads it" in dry.stderr
+    gate.write_text("open")
+    assert running.wait(timeout=300) == 0, running.communicate()[0]
+    board = pd.read_csv(shared / "exp" / "leaderboard.tsv", sep="\t")
+    assert len(board) == 2 and (board["status"] == "ok").all()
+
+    gate.unlink()
+    killed = start(first, "--forcerun", "train", **options)
+    wait_for_holder(killed)
+    os.killpg(killed.pid, signal.SIGKILL)  # its jobs too
+    killed.wait()
+    gate.write_text("open")
+    after = second.run(**options)  # no --unlock, no file removed by hand
+    assert "in use" not in after.stdout + after.stderr
+    assert json.loads(lock.read_text())["cwd"] == str(second.root)
+    board = pd.read_csv(shared / "exp" / "leaderboard.tsv", sep="\t")
+    assert len(board) == 2 and (board["status"] == "ok").all()
+
+
+FULL_DISK_ONCE = """
+import errno, os
+_replace = os.replace
+def replace(src, dst, *args, **kwargs):
+    marker = os.environ.get("SNAKETUNE_TEST_FULL_DISK")
+    if (
+        marker
+        and os.fspath(dst).endswith("trial_0001/training_statistics.json")
+        and not os.path.exists(marker)
+    ):
+        open(marker, "w").close()
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(dst))
+    return _replace(src, dst, *args, **kwargs)
+os.replace = replace
+"""
+
+
+def test_a_full_disk_fails_the_job_and_a_later_run_trains_the_trial(study_factory, tmp_path):
+    # Regression (hardening 8): ENOSPC was recorded as the trial's permanent failure.
+    hook = tmp_path / "hook"  # every Python process of the run imports it at start
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FULL_DISK_ONCE)
+
+    def run(study, marker: Path, **config) -> subprocess.CompletedProcess:
+        env = dict(
+            ENV,
+            PYTHONPATH=f"{hook}{os.pathsep}{ENV['PYTHONPATH']}",
+            SNAKETUNE_TEST_FULL_DISK=str(marker),
+        )
+        return subprocess.run(
+            study.command(**config),
+            cwd=study.root,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+
+    study = study_factory(model_config(executor={"num_samples": 2}))
+    marker = tmp_path / "disk-was-full"
+    result = run(study, marker, retries=0)
+    trial = study.path("trials", "trial_0001")
+    assert marker.exists() and result.returncode != 0, result.stderr
+    assert not (trial / "train_summary.json").exists()
+    assert not (trial / "model.joblib").exists()  # the partial result is gone
+    log = (trial / "train.log").read_text()
+    assert "No space left on device" in log and "is an error of the machine" in log
+    result = run(study, marker, retries=0)  # the space is free again
+    assert result.returncode == 0, result.stderr
+    board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
+    assert len(board) == 2 and (board["status"] == "ok").all()
+
+    retried = study_factory(model_config(executor={"num_samples": 2}), name="retried")
+    marker = tmp_path / "disk-was-full-once"
+    result = run(retried, marker, retries=1)  # Snakemake starts the job again
+    assert marker.exists() and result.returncode == 0, result.stderr
+    board = pd.read_csv(retried.path("leaderboard.tsv"), sep="\t")
+    assert len(board) == 2 and (board["status"] == "ok").all()
+
+
+def test_a_deleted_model_is_named_and_the_named_command_retrains_it(study_factory):
+    # Regression (hardening 18): the rerun said "Nothing to be done", and a best/ rebuilt
+    # without its model printed "Best model (…)".
+    study = study_factory(model_config(executor={"num_samples": 2}))
+    study.run()
+    best = pd.read_csv(study.path("leaderboard.tsv"), sep="\t").iloc[0]["trial_id"]
+    study.path("trials", best, "model.joblib").unlink()
+    result = study.run()
+    output = result.stdout + result.stderr
+    assert f"{best} (model.joblib)" in output
+    forcerun = re.search(r"--forcerun (\S+) --config", output).group(1)
+    assert forcerun == f"results/exp/trials/{best}/train_summary.json"
+    rebuilt = study.run("--forcerun", "leaderboard")
+    output = rebuilt.stdout + rebuilt.stderr
+    assert "Best model (" not in output
+    assert f"Best trial ({best}): " in output and "has no model" in output
+    retrained = study.run("--forcerun", forcerun)  # the command the notice names
+    output = retrained.stdout + retrained.stderr
+    assert job_counts(output)["train"] == 1
+    assert study.path("best", "model.joblib").is_file() and f"Best model ({best})" in output
+    notes = [line for line in study.run().stderr.splitlines() if "snaketune: note:" in line]
+    assert not [line for line in notes if "lack files" in line]

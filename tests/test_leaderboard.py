@@ -263,3 +263,32 @@ def test_leaderboard_md_title_counts_skipped_trials_apart_from_failed(tmp_path):
     rows, out = build(tmp_path, [failed("trial_0000"), *skipped])
     readme = (out / "best" / "README.md").read_text()
     assert "No trial succeeded (0 ok, 1 failed, 2 skipped)" in readme
+
+
+def test_best_without_its_model_says_what_is_missing(tmp_path, scores):
+    # Regression (hardening 18): a best/ rebuilt after model.joblib was deleted printed
+    # "Best model (trial_x): …" as if it were complete.
+    dirs, train_stats = make_trials(tmp_path, scores)
+    (tmp_path / "trials" / "trial_0002" / "model.joblib").unlink()
+    out = tmp_path / "study"
+    rows = build_leaderboard(
+        scores,
+        goal="minimize",
+        hyperopt_config=HYPEROPT,
+        trial_dirs=dirs,
+        training_stats=train_stats,
+        out_dir=out,
+    )
+    best = out / "best"
+    assert not (best / "model.joblib").exists()
+    readme = (best / "README.md").read_text()
+    assert readme.splitlines()[2].startswith("**No model here**")
+    assert "--forcerun " + str(tmp_path / "trials" / "trial_0002" / "train_summary.json") in readme
+    assert "- `model.joblib`" not in readme and "joblib.load" not in readme
+    assert "Missing from the trial folder, not copied: model.joblib." in readme
+    text = format_summary(rows, study_dir=out)
+    assert "Best model" not in text
+    assert text.endswith(
+        f"Best trial (trial_0002): {best} has no model (model.joblib is missing from the "
+        f"trial's folder); {best}/README.md says how to train it again."
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -32,6 +34,38 @@ def test_within_limits_nothing_happens_and_the_peak_is_recorded():
     with limits.enforce(limits.TrialLimits(timeout_s=5, memory_mb=10**6)) as state:
         time.sleep(0.1)
     assert state["peak_mb"] > 0 and state["reason"] is None
+
+
+def test_memory_limit_counts_child_processes_and_interrupts_a_blocking_wait():
+    limit = round(limits.resident_mb()) + 100  # this process is part of the tree
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; kept = b'1' * (250 * 2**20); time.sleep(10)"]
+    )
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(limits.TrialLimitExceeded) as failure,
+            limits.enforce(limits.TrialLimits(memory_mb=limit)) as state,
+        ):
+            child.wait()  # blocked in a system call, as while waiting for a program
+        assert time.monotonic() - started < 5
+    finally:
+        child.kill()
+        child.wait()
+    assert f"resident in the trial's 2 processes > trial_memory_mb {limit}" in str(failure.value)
+    assert state["peak_mb"] > limit
+
+
+def test_a_held_section_finishes_before_the_time_limit_interrupts():
+    finished = []
+    with (
+        pytest.raises(limits.TrialLimitExceeded, match="trial_timeout_s 1"),
+        limits.enforce(limits.TrialLimits(timeout_s=1)),
+        limits.held(),
+    ):
+        time.sleep(1.5)
+        finished.append("the section")
+    assert finished == ["the section"]
 
 
 def test_policy_skips_after_budget_and_failures(tmp_path, monkeypatch):

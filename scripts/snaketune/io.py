@@ -1,20 +1,60 @@
-"""Atomic file writes, so a killed job never leaves a half-written result."""
+"""Atomic file writes, so a killed job never leaves a half-written result.
+
+Temp files and folders are created with the modes a plain open()/mkdir() would give
+(0666/0777 less the umask): the rename keeps the temp file's mode, and the result files
+are meant to be read by whoever may read the study folder.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+_ATTEMPTS = 100
+
+
+def _temp_name(path: Path, suffix: str) -> Path:
+    return path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+
+
+def _create_temp_file(path: Path) -> tuple[int, Path]:
+    """A new, empty temp file beside `path`: (its open descriptor, its path).
+
+    Not tempfile.mkstemp: that creates the file with mode 0600 whatever the umask.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(_ATTEMPTS):
+        tmp = _temp_name(path, ".tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path} after {_ATTEMPTS} attempts")
+
+
+def make_temp_dir(parent: str | os.PathLike, prefix: str, suffix: str) -> Path:
+    """A new, empty folder in `parent`, with the mode mkdir() gives (not mkdtemp's 0700)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(_ATTEMPTS):
+        folder = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            folder.mkdir(mode=0o777)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary folder name in {parent} after {_ATTEMPTS} attempts")
+
 
 def _atomic_write_text(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temp_file(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -22,8 +62,7 @@ def _atomic_write_text(path: str | os.PathLike, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -58,13 +97,13 @@ def dump_joblib(path: str | os.PathLike, obj: Any) -> None:
     import joblib
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    fd, tmp = _create_temp_file(path)
     try:
-        joblib.dump(obj, tmp)
+        with os.fdopen(fd, "wb") as handle:
+            joblib.dump(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise

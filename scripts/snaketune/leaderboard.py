@@ -15,18 +15,20 @@ import math
 import os
 import re
 import shutil
-import tempfile
+import sys
 from pathlib import Path
 from typing import Any
 
 from snaketune.errors import ConfigError
-from snaketune.io import write_json, write_text
+from snaketune.io import make_temp_dir, write_json, write_text
 from snaketune.score import strict_json, write_score
+from snaketune.trial import PROGRAM_OUTPUT
 
 GOALS = ("minimize", "maximize")
 LEAD_COLUMNS = ("rank", "trial_id", "status", "metric_score", "best_epoch", "duration_s")
 TAIL_COLUMNS = ("error",)
 BEST_FILES = ("model.joblib", "config.yaml", "parameters.json", "score.json")
+MODEL_FILES = ("model.joblib", PROGRAM_OUTPUT)
 _MD_ERROR_CHARS = 300
 
 
@@ -228,11 +230,59 @@ def _describe_objective(score: dict, goal: str) -> str:
     )
 
 
-def _best_readme(score: dict, goal: str, trial_dir: str | None, missing: list[str]) -> str:
+_FILE_NOTES = {
+    "model.joblib": "the predictor (fitted preprocessing + the model of the best epoch)",
+    "config.yaml": "the trial's fully resolved config",
+    "parameters.json": "the sampled hyperparameters",
+    "score.json": "the trial's score and evaluation statistics",
+    PROGRAM_OUTPUT: "engine `command`: the trainer program's own output folder (its model)",
+}
+_USE_IT = [
+    "## Use it",
+    "",
+    "```python",
+    "import joblib",
+    "import pandas as pd",
+    "",
+    'predictor = joblib.load("best/model.joblib")',
+    'predictions = predictor.predict(pd.read_csv("new_data.csv"))',
+    "```",
+    "",
+    "Paths are relative to the study folder. The predictor has `.predict(dataframe)`;",
+    "the data frame needs the input feature",
+    "columns named in `config.yaml`. Loading it needs the `snaketune` package and the",
+    "same library versions as the study (see `envs/`).",
+    "",
+]
+
+
+def model_files(best_dir: str | os.PathLike) -> list[str]:
+    """What in best/ is the model: model.joblib, or engine command's output folder."""
+    best_dir = Path(best_dir)
+    return [name for name in MODEL_FILES if os.path.lexists(best_dir / name)]
+
+
+def _no_model_lines(trial_dir: str | None) -> list[str]:
+    """The README's warning for a best trial whose model is gone from its trial folder."""
+    summary = Path(trial_dir or "trials/<id>") / "train_summary.json"
+    return [
+        f"**No model here**: the trial folder {trial_dir} has no model.joblib (nor an "
+        f"`{PROGRAM_OUTPUT}/` folder), although the trial trained; it was removed after "
+        "training. Train the trial again with `snakemake --cores N --forcerun "
+        f"{summary} --config <the study's values>`; that run rebuilds best/.",
+        "",
+    ]
+
+
+def _best_readme(
+    score: dict, goal: str, trial_dir: str | None, copied: list[str], missing: list[str]
+) -> str:
     params = score.get("parameters") or {}
+    has_model = any(name in copied for name in MODEL_FILES)
     lines = [
         f"# Best trial: {score['trial_id']}",
         "",
+        *([] if has_model else _no_model_lines(trial_dir)),
         f"- metric_score: {float(score['metric_score']):.6g} ({_describe_objective(score, goal)})",
         f"- best epoch: {score.get('best_epoch')}",
         f"- trial folder: {trial_dir}",
@@ -245,31 +295,13 @@ def _best_readme(score: dict, goal: str, trial_dir: str | None, missing: list[st
         "",
         "## Files",
         "",
-        "- `model.joblib`: the predictor (fitted preprocessing + the model of the best epoch)",
-        "- `config.yaml`: the trial's fully resolved config",
-        "- `parameters.json`: the sampled hyperparameters",
-        "- `score.json`: the trial's score and evaluation statistics",
+        *(f"- `{name}`: {_FILE_NOTES[name]}" for name in copied),
         "",
     ]
     if missing:
         lines += [f"Missing from the trial folder, not copied: {', '.join(missing)}.", ""]
-    lines += [
-        "## Use it",
-        "",
-        "```python",
-        "import joblib",
-        "import pandas as pd",
-        "",
-        'predictor = joblib.load("best/model.joblib")',
-        'predictions = predictor.predict(pd.read_csv("new_data.csv"))',
-        "```",
-        "",
-        "Paths are relative to the study folder. The predictor has `.predict(dataframe)`;",
-        "the data frame needs the input feature",
-        "columns named in `config.yaml`. Loading it needs the `snaketune` package and the",
-        "same library versions as the study (see `envs/`).",
-        "",
-    ]
+    if "model.joblib" in copied:
+        lines += _USE_IT
     return "\n".join(lines)
 
 
@@ -288,6 +320,48 @@ def _no_winner_readme(failed: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _copy_entry(source: Path, target: Path) -> None:
+    """Copy a file or folder; symbolic links stay links, never followed.
+
+    Following them would copy content from outside the study into best/, and a link
+    loop (`link -> .`) would make every rerun of this step fail.
+    """
+    if source.is_symlink():
+        os.symlink(os.readlink(source), target)
+    elif source.is_dir():
+        shutil.copytree(source, target, symlinks=True)
+    else:
+        shutil.copyfile(source, target)
+
+
+def _fill_best(tmp: Path, best: dict, goal: str, trial_dir: str | None) -> None:
+    """The winner's files, its score and a README naming what is there and what is not."""
+    copied, missing = [], []
+    for name in BEST_FILES:
+        source = Path(trial_dir) / name if trial_dir else None
+        if source is not None and (source.is_symlink() or source.is_file()):
+            _copy_entry(source, tmp / name)
+            copied.append(name)
+        elif name == "score.json":
+            write_score(tmp / name, best)
+            copied.append(name)
+        else:
+            missing.append(name)
+    program_output = Path(trial_dir) / PROGRAM_OUTPUT if trial_dir else None
+    if program_output is not None and (program_output.is_symlink() or program_output.is_dir()):
+        _copy_entry(program_output, tmp / PROGRAM_OUTPUT)
+        copied.append(PROGRAM_OUTPUT)
+        missing = [name for name in missing if name != "model.joblib"]  # output stands in
+    if not any(name in copied for name in MODEL_FILES):
+        print(
+            f"snaketune: the best trial {best['trial_id']} has no model: model.joblib is "
+            f"missing from {trial_dir}; best/ holds its config and score only (its README "
+            "says how to train the trial again).",
+            file=sys.stderr,
+        )
+    write_text(tmp / "README.md", _best_readme(best, goal, trial_dir, copied, missing))
+
+
 def write_best(
     out_dir: str | os.PathLike,
     best: dict | None,
@@ -300,28 +374,15 @@ def write_best(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "best"
-    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=".best.", suffix=".tmp"))
+    tmp = make_temp_dir(out_dir, ".best.", ".tmp")
     try:
         if best is None:
             write_text(tmp / "README.md", _no_winner_readme(failed))
         else:
-            missing = []
-            for name in BEST_FILES:
-                source = Path(trial_dir) / name if trial_dir else None
-                if source is not None and source.is_file():
-                    shutil.copyfile(source, tmp / name)
-                elif name == "score.json":
-                    write_score(tmp / name, best)
-                else:
-                    missing.append(name)
-            program_output = Path(trial_dir) / "output" if trial_dir else None
-            if program_output is not None and program_output.is_dir():
-                # engine `command`: the external trainer's own artifacts
-                shutil.copytree(program_output, tmp / "output")
-            write_text(tmp / "README.md", _best_readme(best, goal, trial_dir, missing))
+            _fill_best(tmp, best, goal, trial_dir)
         old = None
         if target.exists() or target.is_symlink():
-            old = Path(tempfile.mkdtemp(dir=out_dir, prefix=".best.", suffix=".old"))
+            old = make_temp_dir(out_dir, ".best.", ".old")
             os.replace(target, old / "best")
         os.replace(tmp, target)
         if old is not None:
@@ -452,8 +513,14 @@ def format_summary(
             f"{_md_cell(first.get('error'))}"
         )
     if best_dir is not None:
-        if ok:
+        if ok and model_files(best_dir):
             lines.append(f"Best model ({ok[0]['trial_id']}): {best_dir}")
+        elif ok:
+            lines.append(
+                f"Best trial ({ok[0]['trial_id']}): {best_dir} has no model (model.joblib is "
+                f"missing from the trial's folder); {best_dir}/README.md says how to train "
+                "it again."
+            )
         else:
             lines.append(f"No trial succeeded; see {best_dir}/README.md")
     return "\n".join(lines)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -20,6 +23,94 @@ THREAD_VARIABLES = (
 )
 ARTIFACTS = ("model.joblib", "training_statistics.json")
 UNSKIP_FLAG = "unskipped.flag"
+PROGRAM_OUTPUT = "output"  # engine `command`: the external trainer's own folder
+# Errors of the machine, not of the trial: a rerun on a healthy machine would train it.
+# ENOMEM stays a trial result, like MemoryError: a configuration too large to fit.
+ENVIRONMENT_ERRNOS = frozenset(
+    code
+    for code in (
+        errno.ENOSPC,
+        errno.EIO,
+        getattr(errno, "EDQUOT", None),
+        errno.EROFS,
+    )
+    if code is not None
+)
+
+
+def result_artifacts(engine_name: str) -> tuple[str, ...]:
+    """The files in a trial folder that an `ok` result needs (for scoring and best/).
+
+    Engine `command` leaves no model.joblib: its model is the program's output folder.
+    """
+    if engine_name == "command":
+        return ("training_statistics.json", PROGRAM_OUTPUT)
+    return ARTIFACTS
+
+
+def _killed_worker(exc: BaseException) -> bool:
+    """A process pool whose worker died (OOM killer, a signal): joblib/loky or stdlib.
+
+    loky's other BrokenProcessPool errors (a task that cannot be unpickled) are bugs of
+    the trial's code, so they stay trial results.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    if not isinstance(exc, BrokenProcessPool):
+        return False
+    if "loky" in type(exc).__module__:
+        return type(exc).__name__ == "TerminatedWorkerError"
+    return True
+
+
+def environment_error(exc: BaseException) -> BaseException | None:
+    """The error of the machine behind `exc` (itself, or its __cause__/__context__ chain).
+
+    A full disk, an I/O error, a read-only file system or a killed worker says nothing
+    about the trial's configuration; recording it as `failed` would keep the failure
+    after the machine is fixed.
+    """
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in ENVIRONMENT_ERRNOS:
+            return current
+        if _killed_worker(current):
+            return current
+        stack += [current.__cause__, current.__context__]
+    return None
+
+
+def _remove_partial_results(out_dir: Path, summary_path: str) -> None:
+    """What a trial that did not finish left: nothing may pass for done (and space is freed).
+
+    The program's output folder goes too; the next attempt starts it afresh anyway.
+    """
+    for name in ARTIFACTS:
+        (out_dir / name).unlink(missing_ok=True)
+    Path(summary_path).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / PROGRAM_OUTPUT, ignore_errors=True)
+
+
+def _raise_if_environment(exc: Exception, trial_id: str, out_dir: Path, summary_path: str) -> None:
+    """Re-raise an error of the machine, so the job fails instead of recording a result."""
+    cause = environment_error(exc)
+    if cause is None:
+        return
+    _remove_partial_results(out_dir, summary_path)
+    print(
+        f"snaketune: {trial_id}: {type(cause).__name__}: {cause} is an error of the machine, "
+        "not a result of the trial: no train_summary.json is written and this job fails. "
+        "Snakemake starts it again (`retries`); otherwise the next run trains the trial, "
+        "once the cause (disk space, quota, a failing disk, a killed worker) is fixed.",
+        file=sys.stderr,
+        flush=True,
+    )
+    raise exc
 
 
 def pin_threads(threads: int) -> None:
@@ -95,9 +186,11 @@ def run_trial(
             )
             summary["train_time_s"] = round(time.perf_counter() - train_started, 4)
         summary.update(best_epoch=info.get("best_epoch"), epochs_run=info.get("epochs_run"))
+        summary["stragglers_killed"] = info.get("stragglers_killed")
         summary["peak_rss_mb"] = round(watched["peak_mb"], 1)
     except Exception as exc:  # a failed trial is a result, not a crash
         traceback.print_exc()
+        _raise_if_environment(exc, record["trial_id"], out_dir, summary_path)
         for name in ARTIFACTS:
             (out_dir / name).unlink(missing_ok=True)
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}")
