@@ -9,6 +9,7 @@ head and tail.
 
 from __future__ import annotations
 
+import json
 import reprlib
 from collections.abc import Callable
 from typing import Any
@@ -55,6 +56,18 @@ def show(value: Any, render: Callable[[Any], str] = repr) -> str:
     if _has_more_parts(value, PREVIEW_PARTS):
         return clip(_preview.repr(value))
     return clip(render(value))
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def show_json(value: Any) -> str:
+    """`show` with JSON rendering, the spelling config paths and values use in messages."""
+    return show(value, _json)
 
 
 def _bounded(message: Any) -> str:

@@ -23,12 +23,12 @@ config is ambiguous and a ConfigError says so.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from snaketune import legacy_keys
-from snaketune.errors import ConfigError, show
+from snaketune.errors import ConfigError
+from snaketune.errors import show_json as _fmt
 from snaketune.resolve import (
     DEFAULTS_SECTIONS,
     INPUT_FEATURES,
@@ -90,17 +90,6 @@ LUDWIG_FEATURE_TYPES = (
     "vector",
 )
 _SAMPLER_KEYS = ("type", "search_alg", "num_samples", "scheduler")
-
-
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _fmt(value: Any) -> str:
-    return show(value, _json)
 
 
 def _join(keys: Iterable[str]) -> str:

@@ -25,11 +25,11 @@ A key given in both spellings with different values is ambiguous: ConfigError.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from snaketune.errors import ConfigError, show
+from snaketune.errors import ConfigError
+from snaketune.errors import show_json as _fmt
 
 LEGACY_FEATURE_TYPES = {"numerical": "number"}
 ENCODER_RENAMES = {"fc_size": "output_size", "bias": "use_bias", "conv_bias": "conv_use_bias"}
@@ -71,17 +71,6 @@ SCHEDULER_RENAMES = {
 }
 TRAINER_RENAMES = {"increase_batch_size_on_plateau_max": "max_batch_size"}
 SPLIT_KEYS = ("split_probabilities", "stratify", "force_split")
-
-
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _fmt(value: Any) -> str:
-    return show(value, _json)
 
 
 def _put(block: dict, key: str, value: Any, old: str, where: str, notices: list[str]) -> None:

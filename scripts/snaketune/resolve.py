@@ -29,13 +29,13 @@ Defaults expansion (``expand_defaults``)
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from snaketune.errors import ConfigError, show
+from snaketune.errors import ConfigError
+from snaketune.errors import show_json as _fmt
 
 INPUT_FEATURES = "input_features"
 OUTPUT_FEATURES = "output_features"
@@ -59,17 +59,6 @@ class ParameterTarget:
     section: str | None
     feature: str | None
     path: tuple[str, ...]
-
-
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _fmt(value: Any) -> str:
-    return show(value, _json)
 
 
 def feature_names(config: Mapping[str, Any], section: str) -> list[str]:
