@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from snaketune import metrics, resolve
+from snaketune.backends import tables
 from snaketune.backends.sklearn import ENGINE, schema
 from snaketune.backends.sklearn import features as feats
 from snaketune.backends.sklearn.models import TrainingDiverged
@@ -202,13 +203,13 @@ INVALID = [
     (
         _set(["input_features", 0, "preprocessing"], {"normalization": "log2"}),
         ConfigError,
-        r"normalization: log2 is not allowed; allowed: zscore, minmax, iq, log1p, null",
+        r"normalization: 'log2' is not allowed; allowed: zscore, minmax, iq, log1p, null",
     ),
     (_set(["trainer", "learning_rate"], 0), ConfigError, r"^trainer\.learning_rate: 0 .*> 0"),
     (
         _set(["trainer", "learning_rate"], "fast"),
         ConfigError,
-        r"^trainer\.learning_rate: fast is not allowed; allowed: a number > 0\.$",
+        r"^trainer\.learning_rate: 'fast' is not allowed; allowed: a number > 0\.$",
     ),
     (
         _set(["trainer", "epochs"], 2.5),
@@ -229,7 +230,7 @@ INVALID = [
     (
         _set(["combiner", "activation"], "elu"),
         ConfigError,
-        r"^combiner\.activation: elu .*relu, tanh, sigmoid, linear",
+        r"^combiner\.activation: 'elu' .*relu, tanh, sigmoid, linear",
     ),
     (
         _set(["input_features", 3, "preprocessing"], {"ngram_size": 3}),
@@ -263,7 +264,7 @@ INVALID = [
     (
         _set(["trainer", "learning_rate_scheduler"], {"decay": "exponential"}),
         NotSupportedError,
-        r"learning_rate_scheduler\.decay: exponential .*constant",
+        r"learning_rate_scheduler\.decay: 'exponential' .*constant",
     ),
     (
         _set(["preprocessing"], {"split": {"type": "random", "probabilities": [0.5, 0.5, 0.5]}}),
@@ -358,7 +359,7 @@ def test_preprocessing_key_depends_only_on_preprocessing():
 
 
 def _number(values, **params):
-    full = {**{k: p.default for k, p in schema.NUMBER_PREPROCESSING.items()}, **params}
+    full = {**{k: p.default for k, p in tables.NUMBER_PREPROCESSING.items()}, **params}
     prep = feats.NumberPreprocessor("x", "x", full).fit(pd.Series(values))
     return prep, prep.transform(pd.Series(values)).ravel()
 
@@ -413,7 +414,7 @@ def test_number_rejects_text():
 
 
 def _binary(values, **params):
-    full = {**{k: p.default for k, p in schema.BINARY_PREPROCESSING.items()}, **params}
+    full = {**{k: p.default for k, p in tables.BINARY_PREPROCESSING.items()}, **params}
     prep = feats.BinaryPreprocessor("b", "b", full).fit(pd.Series(values, dtype=object))
     return prep, prep.transform(pd.Series(values, dtype=object)).ravel()
 
@@ -431,7 +432,7 @@ def test_binary_spellings_and_missing():
 
 
 def _category(values, **params):
-    full = {**{k: p.default for k, p in schema.CATEGORY_PREPROCESSING.items()}, **params}
+    full = {**{k: p.default for k, p in tables.CATEGORY_PREPROCESSING.items()}, **params}
     return feats.CategoryPreprocessor("c", "c", full).fit(pd.Series(values, dtype=object))
 
 
@@ -487,7 +488,7 @@ def test_text_vocabulary_tokenizers_and_truncation():
 
 def _encode(feature_type, encoder, prep, column, y=None, target_type="multiclass"):
     params = schema.ENCODERS[feature_type][encoder["type"]]
-    block = schema._typed_block(encoder, "x", params, encoder["type"], "e")
+    block = {**{key: param.default for key, param in params.items()}, **encoder}
     feature = {"name": "f", "type": feature_type, "encoder": block}
     return feats.FeatureEncoder(feature, prep, seed=0).fit_transform(column, y, target_type)
 

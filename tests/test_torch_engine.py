@@ -203,7 +203,8 @@ INVALID = [
     (
         _set(["input_features", 0, "encoder"], {"type": "bert"}),
         ConfigError,
-        r"encoder\.type: bert is not an encoder for text features in the torch engine; allowed",
+        r"encoder\.type: 'bert' is not an encoder for text features; the torch engine's text "
+        "encoders are",
     ),
     (
         _set(["input_features", 0, "encoder"], {"conv_layers": [{"filter_size": 2, "x": 1}]}),
@@ -236,12 +237,12 @@ INVALID = [
     (
         _set(["input_features", 0, "encoder"], {"pretrained_embeddings": "glove.txt"}),
         NotSupportedError,
-        r"pretrained_embeddings: glove\.txt is not supported by the torch engine: .*only null",
+        r"pretrained_embeddings: 'glove\.txt' is not supported by the torch engine: .*only null",
     ),
     (
         _set(["input_features", 0, "preprocessing"], {"tokenizer": "bert"}),
         ConfigError,
-        r"preprocessing\.tokenizer: bert is not allowed; allowed: space_punct, space",
+        r"preprocessing\.tokenizer: 'bert' is not allowed; allowed: space_punct, space",
     ),
     (
         _set(["input_features", 0, "preprocessing"], {"unknown_symbol": "<PAD>"}),
@@ -278,7 +279,7 @@ INVALID = [
     (
         _set(["output_features", 0, "decoder"], {"type": "regressor"}),
         ConfigError,
-        r"decoder\.type: regressor is not a decoder for category output features",
+        r"decoder\.type: 'regressor' is not a decoder for category output features",
     ),
     (_set(["model_type"], "gbm"), NotSupportedError, r"^model_type: gbm .*sklearn engine"),
     (
@@ -289,7 +290,7 @@ INVALID = [
     (
         _set(["combiner", "norm"], "group"),
         ConfigError,
-        r"^combiner\.norm: group is not allowed; allowed: batch, layer, null",
+        r"^combiner\.norm: 'group' is not allowed; allowed: batch, layer, null",
     ),
     (
         _set(["combiner", "fc_layers"], [{"output_size": 4, "colour": 1}]),
@@ -306,12 +307,12 @@ INVALID = [
     (
         _set(["trainer", "learning_rate"], "fast"),
         ConfigError,
-        r"^trainer\.learning_rate: fast is not allowed; allowed: a number > 0\.$",
+        r"^trainer\.learning_rate: 'fast' is not allowed; allowed: a number > 0\.$",
     ),
     (
         _set(["trainer", "batch_size"], "max"),
         ConfigError,
-        r"^trainer\.batch_size: max is not allowed; allowed: an integer >= 1, or auto\.$",
+        r"^trainer\.batch_size: 'max' is not allowed; allowed: an integer >= 1, or auto\.$",
     ),
     (
         _set(["trainer", "eval_batch_size"], -1),
@@ -321,7 +322,7 @@ INVALID = [
     (
         _set(["trainer", "optimizer"], {"type": "lbfgs"}),
         NotSupportedError,
-        r"optimizer lbfgs is not available .*allowed: adam, adamw, sgd",
+        r"optimizer 'lbfgs' is not available .*allowed: adam, adamw, sgd",
     ),
     (
         _set(["trainer", "optimizer"], {"type": "adamw", "momentum": 0.9}),
@@ -337,7 +338,7 @@ INVALID = [
     (
         _set(["trainer", "learning_rate_scheduler"], {"decay": "step"}),
         ConfigError,
-        r"learning_rate_scheduler\.decay: step is not allowed; allowed: linear, exponential, "
+        r"learning_rate_scheduler\.decay: 'step' is not allowed; allowed: linear, exponential, "
         r"cosine, null",
     ),
     (
@@ -356,12 +357,12 @@ INVALID = [
     (
         _set(["trainer", "learning_rate_scheduler"], {"reduce_eval_split": "test"}),
         ConfigError,
-        r"reduce_eval_split: test is not allowed; allowed: training, validation",
+        r"reduce_eval_split: 'test' is not allowed; allowed: training, validation",
     ),
     (
         _set(["trainer", "regularization_type"], "l3"),
         ConfigError,
-        r"regularization_type: l3 is not allowed; allowed: l1, l2, l1_l2, null",
+        r"regularization_type: 'l3' is not allowed; allowed: l1, l2, l1_l2, null",
     ),
     (
         _set(["trainer", "use_mixed_precision"], True),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,8 @@ def dump_joblib(path: str | os.PathLike, obj: Any) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def log(message: str) -> None:
+    """A line for the job's log (stderr, which the rules send to the trial's train.log)."""
+    print(message, file=sys.stderr, flush=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from snaketune import metrics
+from snaketune.backends.curves import best_evaluation, selection_split
 from snaketune.errors import ConfigError
 from snaketune.io import write_json
 
@@ -98,10 +98,10 @@ def _eval_stats(stats: dict, split: str, index: int) -> dict[str, dict[str, floa
 
 
 def _select(stats: dict, *, output_feature: str, metric: str, split: str) -> dict[str, Any]:
-    selected_on = "validation" if stats.get("validation") else "training"
+    selected_on = selection_split(stats)
     selection_curve = _curve(stats, selected_on, output_feature, metric)
     try:
-        index = metrics.best_index(selection_curve, metric)
+        index = best_evaluation(selection_curve, metric) - 1
     except ValueError:
         raise _ScoreFailure(
             f"metric '{metric}' of '{output_feature}' is NaN at every evaluation on "

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from typing import Any
+from typing import TYPE_CHECKING
 
 from snaketune.errors import ConfigError
+
+if TYPE_CHECKING:  # the contract module imports numpy and pandas; the registry stays light
+    from snaketune.backends.base import Engine
 
 ENGINE_MODULES = {
     "sklearn": "snaketune.backends.sklearn",
@@ -15,8 +18,8 @@ ENGINE_MODULES = {
 }
 
 
-def get_engine(name: str, *, command: list[str] | None = None) -> Any:
-    """The engine registered under the name a user writes in `engine:`."""
+def get_engine(name: str, *, command: list[str] | None = None) -> Engine:
+    """The engine registered under the name a user writes in `engine:` (see base.Engine)."""
     if name not in ENGINE_MODULES:
         raise ConfigError(
             f"engine: {name!r} is not an engine; allowed: {', '.join(ENGINE_MODULES)}."

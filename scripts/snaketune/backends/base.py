@@ -1,45 +1,146 @@
-"""The config side shared by engines that check configs against a schema module."""
+"""The engine contract, and what the engines that check configs against tables share.
+
+`Engine` is what the workflow asks of an engine (in the spirit of Optuna's
+`BaseSampler`): the registry in `backends/__init__.py` returns one, the rules call
+nothing else. `SchemaEngine` implements the config side and the prepare step from
+an engine's schema module (its `TABLES`, `with_defaults`); an engine adds how its
+inputs are prepared and how it trains. `PredictorBase` is the trained model's
+public face: predict and predict_proba on raw data frames.
+"""
 
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from snaketune import io
+from snaketune.backends import targets
+from snaketune.backends.preprocessing import Preprocessor
+from snaketune.backends.tables import FEATURE_TYPES
+from snaketune.errors import DataError, NotSupportedError
 
-FEATURE_TYPES = ("number", "binary", "category", "text")
+MODEL_FILE = "model.joblib"
+STATISTICS_FILE = "training_statistics.json"
 
 
-class SchemaEngine:
-    """Defaults, validation and the preprocessing key, from the engine's `schema` module.
+@dataclass(frozen=True)
+class TrainJob:
+    """One trial's training, as the workflow asks for it."""
 
-    The module provides DEFAULT_ENCODERS, DEFAULT_DECODERS, validate(config) and
-    with_defaults(config); a subclass adds prepare and train.
+    config: dict[str, Any]
+    prepared_dir: Path
+    out_dir: Path
+    seed: int
+    threads: int = 1
+    output_feature: str | None = None
+    metric: str | None = None
+    gpus: int = 0  # GPUs the job was given; engines without GPU support train on the CPU
+    config_path: str | None = None
+
+
+class Engine(ABC):
+    """What the workflow asks of an engine; one instance per name in the registry."""
+
+    name: str
+    # The feature types the engine can train, or None when the trained program decides.
+    feature_types: tuple[str, ...] | None
+
+    @abstractmethod
+    def default_encoder(self, feature_type: str) -> str | None:
+        """The encoder a feature of this type gets when it names none (defaults expansion)."""
+
+    @abstractmethod
+    def default_decoder(self, feature_type: str) -> str | None:
+        """The decoder an output of this type gets when it names none."""
+
+    @abstractmethod
+    def validate_config(self, config: dict[str, Any]) -> None:
+        """Raise ConfigError (one paragraph) when a resolved trial config cannot train."""
+
+    def config_notices(self, config: dict[str, Any]) -> list[str]:
+        """Lines to print at parse time where the engine differs from Ludwig's defaults."""
+        return []
+
+    @abstractmethod
+    def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The part of a config that decides the prepared data: trials sharing it share it."""
+
+    @abstractmethod
+    def prepare(
+        self, config: dict[str, Any], splits: dict[str, pd.DataFrame], out_dir: str, seed: int
+    ) -> dict[str, Any]:
+        """Fit the preprocessing on the training split, write it under `out_dir`, return info."""
+
+    def train(
+        self,
+        config: dict[str, Any],
+        prepared_dir: str,
+        out_dir: str,
+        *,
+        seed: int,
+        threads: int = 1,
+        output_feature: str | None = None,
+        metric: str | None = None,
+        gpus: int = 0,
+        config_path: str | None = None,
+    ) -> dict[str, Any]:
+        """Train one trial: write MODEL_FILE (if any) and STATISTICS_FILE into `out_dir`.
+
+        Returns best_epoch and epochs_run (and what else the engine reports) for the
+        trial's summary. The hyperopt `output_feature` and `metric` choose the best
+        evaluation; `config_path` is the trial's config file, for engines that pass it on.
+        """
+        job = TrainJob(
+            config, Path(prepared_dir), Path(out_dir), seed=seed, threads=threads,
+            output_feature=output_feature, metric=metric, gpus=gpus, config_path=config_path,
+        )  # fmt: skip
+        return self.train_job(job)
+
+    @abstractmethod
+    def train_job(self, job: TrainJob) -> dict[str, Any]:
+        """`train`, with its arguments as one TrainJob."""
+
+    def load_predictor(self, model_dir: str | Path) -> PredictorBase:
+        """The trained model of a trial (or of best/), ready to predict on raw data."""
+        raise NotSupportedError(
+            f"engine {self.name} keeps no predictor of its own; its program's output folder "
+            "holds what it trained."
+        )
+
+
+class SchemaEngine(Engine):
+    """Defaults, validation, the preprocessing key and prepare, from the engine's `schema`.
+
+    A subclass gives `input_preprocessor` and `prepared_input` (how a column becomes
+    the engine's input), `describe_inputs` (what info.json says of them) and `train`.
     """
 
     schema: ModuleType
     feature_types = FEATURE_TYPES
+    format_version = 1
 
     @property
     def name(self) -> str:
         return self.schema.ENGINE_NAME
 
     def default_encoder(self, feature_type: str) -> str | None:
-        return self.schema.DEFAULT_ENCODERS.get(feature_type)
+        return self.schema.TABLES.default_encoders.get(feature_type)
 
     def default_decoder(self, feature_type: str) -> str | None:
-        return self.schema.DEFAULT_DECODERS.get(feature_type)
+        return self.schema.TABLES.default_decoders.get(feature_type)
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        self.schema.validate(config)
+        self.schema.with_defaults(config)
 
     def config_notices(self, config: dict[str, Any]) -> list[str]:
-        """Where the config relies on a default that differs from Ludwig 0.17's, one line each.
-
-        Only engines whose schema defines `ludwig_differences` have any.
-        """
+        """Only engines whose schema defines `ludwig_differences` have any."""
         differences = getattr(self.schema, "ludwig_differences", None)
         return differences(config) if differences is not None else []
 
@@ -61,18 +162,47 @@ class SchemaEngine:
             "preprocessing": copy.deepcopy(full["preprocessing"]),
         }
 
-    def save_prepared(
-        self, out_dir: str, key: dict, inputs: Any, target: Any, splits: Any, info: dict
-    ) -> None:
-        """Write the fitted preprocessing (tagged with its key) into prepared/<id>/<engine>/."""
+    # ------------------------------------------------------------------ prepare
+
+    @abstractmethod
+    def input_preprocessor(self, feature: dict[str, Any]) -> Preprocessor:
+        """An input feature's preprocessor, unfitted."""
+
+    @abstractmethod
+    def prepared_input(self, preprocessor: Preprocessor, series: pd.Series) -> Any:
+        """A raw column as the engine stores it prepared."""
+
+    def describe_inputs(self, preprocessors: dict[str, Preprocessor]) -> dict[str, Any]:
+        """What info.json says of the fitted input preprocessors (vocabulary sizes, ...)."""
+        return {}
+
+    def prepare(
+        self, config: dict[str, Any], splits: dict[str, pd.DataFrame], out_dir: str, seed: int
+    ) -> dict[str, Any]:
+        key = self.preprocessing_key(config)
+        full = self.schema.with_defaults(key)
+        rows = targets.prepare_rows(
+            full, splits, self.input_preprocessor, self.prepared_input, log=io.log
+        )
+        output = full["output_features"][0]
+        info = {
+            "format": self.format_version,
+            **rows.info,
+            **self.describe_inputs(rows.preprocessors),
+            "classes": list(rows.target.classes_) if output["type"] == "category" else None,
+        }
         folder = Path(out_dir) / self.name
         io.dump_joblib(
-            folder / "preprocessors.joblib", {"key": key, "inputs": inputs, "output": target}
+            folder / "preprocessors.joblib",
+            {"key": key, "inputs": rows.preprocessors, "output": rows.target},
         )
-        io.dump_joblib(folder / "splits.joblib", splits)
+        io.dump_joblib(folder / "splits.joblib", rows.splits)
         io.write_json(folder / "info.json", info)
+        return info
 
-    def load_prepared(self, prepared_dir: str, config: dict[str, Any]) -> tuple[Any, Any, Any]:
+    def load_prepared(
+        self, prepared_dir: str | Path, config: dict[str, Any]
+    ) -> tuple[Any, Any, Any]:
         """(input preprocessors, target, prepared splits), refused if made for another key."""
         import joblib
 
@@ -85,9 +215,59 @@ class SchemaEngine:
             )
         return stored["inputs"], stored["output"], joblib.load(folder / "splits.joblib")
 
+    def save_trained(self, out_dir: Path, predictor: PredictorBase, statistics: dict) -> None:
+        io.dump_joblib(out_dir / MODEL_FILE, predictor)
+        io.write_json(out_dir / STATISTICS_FILE, statistics)
 
-class OutputLabels:
-    """What a predictor tells about its output; needs `task` and the fitted `output`."""
+    def load_predictor(self, model_dir: str | Path) -> PredictorBase:
+        import joblib
+
+        return joblib.load(Path(model_dir) / MODEL_FILE)
+
+
+class PredictorBase:
+    """Predicts on raw data frames in the label space of the dataset; picklable.
+
+    A subclass sets `task`, `output` (the fitted target), `input_features` and
+    `preprocessors`, and gives `scores`: what metrics score, for a raw frame.
+    """
+
+    task: targets.Task
+    output: Any
+    input_features: list[dict[str, Any]]
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame, checked to hold every input column, with a fresh index."""
+        missing = [f["column"] for f in self.input_features if f["column"] not in frame.columns]
+        if missing:
+            raise DataError(
+                f"predict: the data frame lacks the input column(s) {', '.join(missing)}; "
+                f"it has: {', '.join(map(str, frame.columns))}."
+            )
+        return frame.reset_index(drop=True)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        if not self.task.is_classifier:
+            raise AttributeError("predict_proba: a number output has no probabilities; use predict")
+        scores = self.scores(frame)
+        if self.task.output_type == "binary":
+            return np.column_stack([1.0 - scores, scores])
+        return scores
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if not self.task.is_classifier:
+            return self.scores(frame)
+        proba = self.predict_proba(frame)
+        if self.task.output_type == "binary":
+            chosen = proba[:, 1] >= 0.5
+            labels = self.classes_
+            if labels == [False, True]:
+                return chosen
+            return np.where(chosen, labels[1], labels[0]).astype(object)
+        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
 
     @property
     def output_feature(self) -> str:

@@ -30,7 +30,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
-from snaketune import io, limits, metrics
+from snaketune import io, limits
+from snaketune.backends.base import STATISTICS_FILE, Engine, TrainJob
+from snaketune.backends.curves import best_evaluation, selection_split
 from snaketune.errors import ConfigError
 
 PLACEHOLDERS = (
@@ -55,7 +57,7 @@ LUDWIG_ENCODERS = {
     "binary": "passthrough",
 }
 LUDWIG_DECODERS = {"category": "classifier", "binary": "regressor", "number": "regressor"}
-STATISTICS = "training_statistics.json"
+STATISTICS = STATISTICS_FILE
 MINIMAL_METRICS = "metrics.json"
 # train.log keeps the first LOG_HEAD_BYTES of the program's output (stdout and stderr
 # together), written as it comes, and the last LOG_TAIL_BYTES, kept in memory and written
@@ -183,7 +185,9 @@ def check_validation(stats: dict, source: Path, trial_dir: Path, feature: str, m
     )
 
 
-class CommandEngine:
+class CommandEngine(Engine):
+    """Runs the study's `command` per trial; the program owns the model config."""
+
     name = "command"
     feature_types = None  # the program decides which feature types it knows
 
@@ -226,42 +230,31 @@ class CommandEngine:
     def prepare(self, config, splits, out_dir, seed) -> dict[str, Any]:
         return {}  # the program reads the raw split files that prepare already wrote
 
-    def train(
-        self,
-        config: dict[str, Any],
-        prepared_dir: str,
-        out_dir: str,
-        *,
-        seed: int,
-        threads: int = 1,
-        output_feature: str | None = None,
-        metric: str | None = None,
-        gpus: int = 0,
-        config_path: str | None = None,
-    ) -> dict[str, Any]:
+    def train_job(self, job: TrainJob) -> dict[str, Any]:
         if not self.command:
             raise CommandFailed("engine command needs the study config key 'command'.")
-        out = Path(out_dir)
+        out = job.out_dir
         output = out / "output"
         shutil.rmtree(output, ignore_errors=True)
         output.mkdir(parents=True)
+        config_path = job.config_path
         if config_path is None:
             config_path = str(out / "config.yaml")
-            io.write_yaml(config_path, config)
-        prepared = Path(prepared_dir)
-        feature, metric = output_feature or "combined", metric or "loss"
+            io.write_yaml(config_path, job.config)
+        prepared = job.prepared_dir
+        feature, metric = job.output_feature or "combined", job.metric or "loss"
         values = {
             "config": str(Path(config_path).resolve()),
             "prepared": str(prepared.resolve()),
             "output": str(output.resolve()),
-            "seed": str(seed),
-            "threads": str(threads),
+            "seed": str(job.seed),
+            "threads": str(job.threads),
             "output_feature": feature,
             "metric": metric,
         }
         for split in SPLITS:
             values[f"{split}_set"] = str((prepared / f"{split}.parquet").resolve())
-        ended = self._run(expand_arguments(self.command, values), out, seed)
+        ended = self._run(expand_arguments(self.command, values), out, job.seed)
         stats, source = _find_statistics(output)
         if _validation_rows(prepared) > 0:
             check_validation(stats, source, out, feature, metric)
@@ -583,10 +576,10 @@ def _drain(fd: int, log: CappedLog, wait_s: float = 1.0) -> None:
 
 def _epochs(stats: dict, feature: str, metric: str) -> dict[str, Any]:
     """best_epoch/epochs_run for train_summary.json; scoring decides the trial's score."""
-    curves = stats.get("validation") or stats.get("training") or {}
+    curves = stats.get(selection_split(stats)) or {}
     curve = curves.get(feature, {}).get(metric) or []
     try:
-        best = metrics.best_index(curve, metric) + 1
+        best = best_evaluation(curve, metric)
     except ValueError:  # no finite value: scoring reports it
         best = None
     return {"best_epoch": best, "epochs_run": len(curve) or None}

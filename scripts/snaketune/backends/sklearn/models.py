@@ -18,38 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from snaketune import metrics
+from snaketune.backends.curves import DIVERGED_HINT, BestSoFar, Curves, TrainingDiverged
 from snaketune.backends.sklearn import schema
+from snaketune.backends.targets import Task
 
-# Ludwig's default validation metric per output type (used when nothing selects one).
-DEFAULT_VALIDATION_METRIC = {
-    "binary": "roc_auc",
-    "category": "accuracy",
-    "number": "mean_squared_error",
-}
 # Above this many cells a dense matrix for HistGradientBoosting is refused (8 bytes each).
 MAX_DENSE_CELLS = 200_000_000
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
-
-
-@dataclass
-class Task:
-    """What the model predicts and how its predictions are scored."""
-
-    output_name: str
-    output_type: str  # binary | category | number
-    n_classes: int
-    loss_type: str
-    top_k: int = metrics.DEFAULT_TOP_K
-    clip: list[float] | None = None
-    inverse: Callable[[np.ndarray], np.ndarray] | None = None  # number: back to original units
-
-    @property
-    def is_classifier(self) -> bool:
-        return self.output_type != "number"
 
 
 # --------------------------------------------------------------------------- builders
@@ -118,23 +92,11 @@ def build_gbm(config: dict[str, Any], task: Task, seed: int) -> Any:
 def predictions(model: Any, X: Any, task: Task) -> np.ndarray:
     """What metrics.compute takes: P(positive), a (n, n_classes) matrix, or values."""
     if not task.is_classifier:
-        values = np.asarray(model.predict(X), dtype=float)
-        if task.inverse is not None:
-            values = task.inverse(values)
-        if task.clip is not None:
-            values = np.clip(values, task.clip[0], task.clip[1])
-        return values
+        return task.outputs(np.asarray(model.predict(X), dtype=float))
     proba = np.asarray(model.predict_proba(X), dtype=float)
     full = np.zeros((proba.shape[0], task.n_classes))
     full[:, np.asarray(model.classes_, dtype=int)] = proba
     return full[:, 1] if task.output_type == "binary" else full
-
-
-def score(model: Any, X: Any, y: np.ndarray, task: Task) -> dict[str, float]:
-    values = metrics.compute(task.output_type, y, predictions(model, X, task), top_k=task.top_k)
-    if task.loss_type == "mean_absolute_error":
-        values["loss"] = values["mean_absolute_error"]
-    return values
 
 
 # --------------------------------------------------------------------------- training loop
@@ -162,42 +124,22 @@ def fit_with_selection(
     log: Callable[[str], None] = lambda message: None,
 ) -> Result:
     """Train `rounds` evaluation units; keep the model of the best validation value."""
-    curves: dict[str, dict[str, dict[str, list[float]]]] = {
-        split: {task.output_name: {}, "combined": {"loss": []}} for split in data
-    }
-    selection: list[float] = []
-    best_model, best_round, run = None, 0, 0
+    curves = Curves(data, task.output_name)
+    best = BestSoFar(field, metric, early_stop, unit="evaluation", log=log)
+    best_model, run = None, 0
     for r in range(1, rounds + 1):
         advance(model, r)
         run = r
         for split, (X, y) in data.items():
-            values = score(model, X, y, task)
-            if not math.isfinite(values["loss"]):
-                raise TrainingDiverged(
-                    f"training diverged at evaluation {r}: the {split} loss is {values['loss']}; "
-                    "lower trainer.learning_rate or normalize the inputs and the number output."
-                )
-            for name, value in values.items():
-                curves[split][task.output_name].setdefault(name, []).append(value)
-            curves[split]["combined"]["loss"].append(values["loss"])
-        if "validation" not in data:
-            continue
-        selection.append(curves["validation"][field][metric][-1])
-        try:
-            best = metrics.best_index(selection, metric) + 1
-        except ValueError:  # every value so far is NaN
-            continue
-        if best == r:
-            best_model, best_round = copy.deepcopy(model), r
-            log(f"evaluation {r}: validation {field}.{metric} = {selection[-1]:.6g} (best so far)")
-        since_best = r - best_round
-        if early_stop >= 0 and since_best > 0 and since_best >= early_stop:
-            log(f"early stop after evaluation {r}: no improvement for {since_best} evaluations")
+            curves.add(split, task.score(y, predictions(model, X, task)), f"at evaluation {r}")
+        if best.observe(curves, r):
+            best_model = copy.deepcopy(model)
+        if best.stop:
             break
+    best_round = best.best
     if best_model is None:  # no validation split (or only NaN): keep the last model
         best_model, best_round = copy.deepcopy(model), run
-    statistics = {"evaluation_frequency": frequency}
-    statistics.update(curves)
+    statistics = curves.statistics(frequency["frequency"], frequency["period"])
     return Result(best_model, statistics, best_round, run)
 
 
@@ -219,13 +161,13 @@ def train_ecd(config: dict[str, Any], task: Task, data: dict, seed: int, **selec
             if "non-finite" in str(exc):
                 raise TrainingDiverged(
                     f"training diverged in epoch {epoch}: the MLP weights became NaN or infinite; "
-                    "lower trainer.learning_rate or normalize the inputs and the number output."
+                    f"{DIVERGED_HINT}."
                 ) from None
             raise
         if not math.isfinite(mlp.loss_):
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch}: the training loss is {mlp.loss_}; "
-                "lower trainer.learning_rate or normalize the inputs and the number output."
+                f"{DIVERGED_HINT}."
             )
 
     return fit_with_selection(

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from snaketune.backends.base import OutputLabels
+from snaketune.backends.base import PredictorBase
 from snaketune.backends.sklearn import features as feats
 from snaketune.backends.sklearn import models
-from snaketune.errors import DataError
+from snaketune.backends.targets import Task
 
 
-class Predictor(OutputLabels):
+class Predictor(PredictorBase):
     """Picklable; predicts on raw data frames in the label space of the dataset."""
 
     def __init__(
@@ -32,7 +32,7 @@ class Predictor(OutputLabels):
         output: Any,
         encoder: feats.InputEncoder,
         model: Any,
-        task: models.Task,
+        task: Task,
     ):
         self.config = config
         self.model_type = config["model_type"]
@@ -48,13 +48,7 @@ class Predictor(OutputLabels):
 
     def matrix(self, frame: pd.DataFrame) -> Any:
         """The model's input matrix for a raw data frame."""
-        missing = [f["column"] for f in self.input_features if f["column"] not in frame.columns]
-        if missing:
-            raise DataError(
-                f"predict: the data frame lacks the input column(s) {', '.join(missing)}; "
-                f"it has: {', '.join(map(str, frame.columns))}."
-            )
-        frame = frame.reset_index(drop=True)
+        frame = self.columns(frame)
         columns = {
             f["name"]: self.preprocessors[f["name"]].transform(frame[f["column"]])
             for f in self.input_features
@@ -62,22 +56,5 @@ class Predictor(OutputLabels):
         X = self.encoder.transform(columns)
         return feats.dense(X) if self.model_type == "gbm" else X
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        if not self.task.is_classifier:
-            raise AttributeError("predict_proba: a number output has no probabilities; use predict")
-        scores = models.predictions(self.model, self.matrix(frame), self.task)
-        if self.task.output_type == "binary":
-            return np.column_stack([1.0 - scores, scores])
-        return scores
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        if not self.task.is_classifier:
-            return models.predictions(self.model, self.matrix(frame), self.task)
-        proba = self.predict_proba(frame)
-        if self.task.output_type == "binary":
-            chosen = proba[:, 1] >= 0.5
-            labels = self.classes_
-            if labels == [False, True]:
-                return chosen
-            return np.where(chosen, labels[1], labels[0]).astype(object)
-        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        return models.predictions(self.model, self.matrix(frame), self.task)

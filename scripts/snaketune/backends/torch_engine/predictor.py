@@ -18,14 +18,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from snaketune.backends.base import OutputLabels
-from snaketune.backends.sklearn.models import Task
+from snaketune.backends.base import PredictorBase
+from snaketune.backends.targets import Task
 from snaketune.backends.torch_engine import model as ecd
 from snaketune.backends.torch_engine import preprocessing, training
-from snaketune.errors import DataError
 
 
-class TorchPredictor(OutputLabels):
+class TorchPredictor(PredictorBase):
     """Picklable; predicts on raw data frames in the label space of the dataset."""
 
     def __init__(
@@ -65,41 +64,15 @@ class TorchPredictor(OutputLabels):
 
     def inputs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """The network's input arrays for a raw data frame."""
-        missing = [f["column"] for f in self.input_features if f["column"] not in frame.columns]
-        if missing:
-            raise DataError(
-                f"predict: the data frame lacks the input column(s) {', '.join(missing)}; "
-                f"it has: {', '.join(map(str, frame.columns))}."
-            )
-        frame = frame.reset_index(drop=True)
+        frame = self.columns(frame)
         return {
             f["name"]: preprocessing.to_array(self.preprocessors[f["name"]], frame[f["column"]])
             for f in self.input_features
         }
 
-    def _scores(self, frame: pd.DataFrame) -> np.ndarray:
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
         types = {f["name"]: f["type"] for f in self.input_features}
         logits = ecd.predict_logits(
             self.network(), self.inputs(frame), types, self.batch_size, torch.device("cpu")
         )
         return training.predictions(logits, self.task)
-
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        if not self.task.is_classifier:
-            raise AttributeError("predict_proba: a number output has no probabilities; use predict")
-        scores = self._scores(frame)
-        if self.task.output_type == "binary":
-            return np.column_stack([1.0 - scores, scores])
-        return scores
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        if not self.task.is_classifier:
-            return self._scores(frame)
-        proba = self.predict_proba(frame)
-        if self.task.output_type == "binary":
-            chosen = proba[:, 1] >= 0.5
-            labels = self.classes_
-            if labels == [False, True]:
-                return chosen
-            return np.where(chosen, labels[1], labels[0]).astype(object)
-        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]

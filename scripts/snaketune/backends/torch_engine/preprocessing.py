@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from snaketune.backends.sklearn import features as feats
+from snaketune.backends import preprocessing as shared
 from snaketune.errors import DataError
 
 PAD_INDEX = 0
@@ -55,15 +55,15 @@ def tokenize(text: str, tokenizer: str, ngram_size: int = 2) -> list[str]:
     return tokens  # space
 
 
-class TextPreprocessor(feats.Preprocessor):
+class TextPreprocessor(shared.Preprocessor):
     """Raw text -> padded token-id matrix over a vocabulary fitted on the training split."""
 
     kind = "text"
 
     def _docs(self, series: pd.Series) -> list[str | None]:
         """Filled documents; None marks a value that becomes the unknown symbol alone."""
-        docs = series.astype("object").where(~feats.missing_mask(series), None)
-        docs = feats._fill_sequential(docs, self.strategy)
+        docs = series.astype("object").where(~shared.missing_mask(series), None)
+        docs = shared.fill_sequential(docs, self.strategy)
         missing = docs.isna().to_numpy()
         out: list[str | None] = []
         for value, is_missing in zip(docs.tolist(), missing, strict=True):
@@ -85,10 +85,10 @@ class TextPreprocessor(feats.Preprocessor):
         return tokenize(doc, self.params["tokenizer"], self.params["ngram_size"])
 
     def fit(self, series: pd.Series) -> TextPreprocessor:
-        present = series[~feats.missing_mask(series)]
+        present = series[~shared.missing_mask(series)]
         if present.empty:
             raise DataError(f"{self.describe()}: every value in the training split is missing.")
-        self.mode_ = feats._most_common([str(v) for v in present.tolist()], 1)[0]
+        self.mode_ = shared.most_common([str(v) for v in present.tolist()], 1)[0]
         p = self.params
         specials = (p["padding_symbol"], p["unknown_symbol"])
         counts: Counter[str] = Counter()
@@ -126,15 +126,13 @@ class TextPreprocessor(feats.Preprocessor):
         return out
 
 
-def make_preprocessor(feature: dict[str, Any]) -> feats.Preprocessor:
-    if feature["type"] == "text":
-        return TextPreprocessor(feature["name"], feature["column"], feature["preprocessing"])
-    return feats.make_preprocessor(feature)
+def make_preprocessor(feature: dict[str, Any]) -> shared.Preprocessor:
+    return shared.make_preprocessor(feature, TextPreprocessor)
 
 
-def to_array(preprocessor: feats.Preprocessor, series: pd.Series) -> np.ndarray:
+def to_array(preprocessor: shared.Preprocessor, series: pd.Series) -> np.ndarray:
     """The network's input array for one raw column."""
-    if isinstance(preprocessor, feats.CategoryPreprocessor):
+    if isinstance(preprocessor, shared.CategoryPreprocessor):
         labels = preprocessor.transform(series).ravel().tolist()
         return np.array([preprocessor.index_[label] for label in labels], dtype=np.int64)
     if isinstance(preprocessor, TextPreprocessor):
@@ -142,7 +140,7 @@ def to_array(preprocessor: feats.Preprocessor, series: pd.Series) -> np.ndarray:
     return np.asarray(preprocessor.transform(series), dtype=np.float32).reshape(-1, 1)
 
 
-def input_info(preprocessor: feats.Preprocessor) -> dict[str, Any]:
+def input_info(preprocessor: shared.Preprocessor) -> dict[str, Any]:
     """What building an encoder needs to know about its prepared input."""
     if isinstance(preprocessor, TextPreprocessor):
         return {
@@ -150,6 +148,6 @@ def input_info(preprocessor: feats.Preprocessor) -> dict[str, Any]:
             "sequence_length": int(preprocessor.length_),
             "padding": preprocessor.params["padding"],
         }
-    if isinstance(preprocessor, feats.CategoryPreprocessor):
+    if isinstance(preprocessor, shared.CategoryPreprocessor):
         return {"vocab_size": len(preprocessor.vocabulary_)}
     return {}

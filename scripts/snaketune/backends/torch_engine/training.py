@@ -22,7 +22,8 @@ import torch
 from torch.nn import functional as F
 
 from snaketune import metrics
-from snaketune.backends.sklearn.models import Task, TrainingDiverged
+from snaketune.backends.curves import DIVERGED_HINT, BestSoFar, Curves, TrainingDiverged
+from snaketune.backends.targets import Task
 from snaketune.backends.torch_engine import model as ecd
 
 OPTIMIZER_CLASSES = {
@@ -37,7 +38,6 @@ OPTIMIZER_CLASSES = {
 }
 # trainer.batch_size: auto -> Ludwig's automatic batch size is capped at 128 on CPU.
 AUTO_BATCH_SIZE = 128
-DIVERGED_HINT = "lower trainer.learning_rate or normalize the inputs and the number output"
 
 
 @dataclass
@@ -246,21 +246,7 @@ def regularization(
 def predictions(logits: np.ndarray, task: Task) -> np.ndarray:
     """What metrics.compute takes, in the output's own units (numbers de-normalized, clipped)."""
     values = ecd.outputs_from_logits(logits, task.output_type)
-    if task.output_type == "number":
-        if task.inverse is not None:
-            values = task.inverse(values)
-        if task.clip is not None:
-            values = np.clip(values, task.clip[0], task.clip[1])
-    return values
-
-
-def score(logits: np.ndarray, y: np.ndarray, task: Task) -> dict[str, float]:
-    values = metrics.compute(task.output_type, y, predictions(logits, task), top_k=task.top_k)
-    if task.loss_type == "mean_absolute_error":
-        values["loss"] = values["mean_absolute_error"]
-    elif task.loss_type == "root_mean_squared_error":
-        values["loss"] = values["root_mean_squared_error"]
-    return values
+    return task.outputs(values) if task.output_type == "number" else values
 
 
 # --------------------------------------------------------------------------- the loop
@@ -316,11 +302,9 @@ def train(
     plateau_split, plateau_metric = scheduler["reduce_eval_split"], scheduler["reduce_eval_metric"]
     eval_size = eval_batch_size(trainer)
 
-    curves: dict[str, dict[str, dict[str, list[float]]]] = {
-        split: {task.output_name: {}, "combined": {"loss": []}} for split in data
-    }
-    selection: list[float] = []
-    best_state, best_epoch, run, step = None, 0, 0, 0
+    curves = Curves(data, task.output_name)
+    best = BestSoFar(field, metric, trainer["early_stop"], unit="epoch", log=log)
+    best_state, run, step = None, 0, 0
     for epoch in range(1, epochs + 1):
         model.train()
         order = shuffler.permutation(n) if trainer["should_shuffle"] else np.arange(n)
@@ -359,42 +343,20 @@ def train(
                     f"training diverged in epoch {epoch}: the {split} predictions are NaN or "
                     f"infinite; {DIVERGED_HINT}."
                 )
-            values = score(logits, part["y"], task)
-            if not math.isfinite(values["loss"]):
-                raise TrainingDiverged(
-                    f"training diverged in epoch {epoch}: the {split} loss is {values['loss']}; "
-                    f"{DIVERGED_HINT}."
-                )
-            for name, value in values.items():
-                curves[split][task.output_name].setdefault(name, []).append(value)
-            curves[split]["combined"]["loss"].append(values["loss"])
-        if plateau_split in curves and schedule.evaluated(
-            curves[plateau_split][task.output_name][plateau_metric][-1], plateau_metric
+            curves.add(split, task.score(part["y"], predictions(logits, task)), f"in epoch {epoch}")
+        if plateau_split in curves.values and schedule.evaluated(
+            curves.last(plateau_split, task.output_name, plateau_metric), plateau_metric
         ):
             rate = scheduler["reduce_on_plateau_rate"]
             log(f"epoch {epoch}: {plateau_split} {plateau_metric} on a plateau; lr x {rate:g}")
-        stop = step >= total
-        if "validation" in data:
-            selection.append(curves["validation"][field][metric][-1])
-            try:
-                best = metrics.best_index(selection, metric) + 1
-            except ValueError:  # every value so far is NaN
-                best = None
-            if best == epoch:
-                best_state, best_epoch = _cpu_copy(model), epoch
-                log(f"epoch {epoch}: validation {field}.{metric} = {selection[-1]:.6g} (best)")
-            since_best = epoch - best_epoch
-            patience = trainer["early_stop"]
-            if best is not None and patience >= 0 and 0 < since_best >= patience:
-                log(f"early stop after epoch {epoch}: no improvement for {since_best} epochs")
-                stop = True
-        if stop:
+        if best.observe(curves, epoch):
+            best_state = _cpu_copy(model)
+        if step >= total or best.stop:
             break
+    best_epoch = best.best
     if best_state is None:  # no validation split (or only NaN): keep the last epoch
         best_state, best_epoch = _cpu_copy(model), run
-    statistics: dict[str, Any] = {"evaluation_frequency": {"frequency": 1, "period": "epoch"}}
-    statistics.update(curves)
-    return Result(best_state, statistics, best_epoch, run)
+    return Result(best_state, curves.statistics(1, "epoch"), best_epoch, run)
 
 
 def _cpu_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
