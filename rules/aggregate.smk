@@ -1,11 +1,11 @@
 rule study:
     output:
-        f"{STUDY_DIR}/study.yaml",
+        LAYOUT.study_yaml,
     log:
-        f"{STUDY_DIR}/logs/study.log",
+        LAYOUT.file("logs/study.log"),
     localrule: True
     conda:
-        "../envs/snaketune.yaml"
+        SKLEARN_ENV
     params:
         study=STUDY.frozen(),
     script:
@@ -16,16 +16,17 @@ rule leaderboard:
     input:
         get_all_scores(),
     output:
-        tsv=f"{STUDY_DIR}/leaderboard.tsv",
-        md=f"{STUDY_DIR}/leaderboard.md",
-        statistics=f"{STUDY_DIR}/hyperopt_statistics.json",
-        best=directory(f"{STUDY_DIR}/best"),
+        tsv=LAYOUT.leaderboard_tsv,
+        md=LAYOUT.leaderboard_md,
+        statistics=LAYOUT.hyperopt_statistics,
+        best=directory(LAYOUT.best),
     log:
-        f"{STUDY_DIR}/logs/leaderboard.log",
+        LAYOUT.file("logs/leaderboard.log"),
     localrule: True
     conda:
-        "../envs/snaketune.yaml"
+        SKLEARN_ENV
     params:
+        study_dir=LAYOUT.root,
         goal=HYPEROPT["goal"],
         hyperopt_config=STUDY.hyperopt_config(),
     script:

@@ -3,48 +3,65 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from snaketune.errors import ConfigError, DataError
-from snaketune.limits import study_policy_environment
-from snaketune.workflow import load_workflow_study, rule_path, summary_text
+def start_study():
+    """Parse time: everything this workflow does besides defining rules, in one place.
 
-# The bundled config/config.yaml is read by the package, not by `configfile:`, so that
-# its relative paths resolve against this clone while --config paths resolve against
-# the working directory (the workflow also runs from outside the clone).
-try:
-    STUDY = load_workflow_study(
-        Path(workflow.basedir),
-        config,
-        Path.cwd(),
-        main_process=workflow.is_main_process,  # a job re-parsing the Snakefile: no lock
-        dry_run=workflow.output_settings.dryrun,  # a dry run only reads: no lock
+    It puts the package on sys.path, loads and checks the study (the bundled
+    config/config.yaml is read by the package, not by `configfile:`, so that its
+    relative paths resolve against this clone while --config paths resolve against the
+    working directory), prints its notices, hands the study-wide policy to the train
+    jobs through the environment (not params: params are a rerun trigger, and changing
+    a budget must not retrain finished trials; the clock for time_budget_s starts with
+    this snakemake run) and declares the trial_slots resource. A bad study ends the run
+    here with one paragraph, before any job.
+    """
+    sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+    from snaketune.errors import ConfigError, DataError
+    from snaketune.layout import StudyLayout
+    from snaketune.limits import study_policy_environment
+    from snaketune.workflow import load_workflow_study, rule_path
+
+    try:
+        study = load_workflow_study(
+            Path(workflow.basedir),
+            config,
+            Path.cwd(),
+            main_process=workflow.is_main_process,  # a job re-parsing the Snakefile: no lock
+            dry_run=workflow.output_settings.dryrun,  # a dry run only reads: no lock
+        )
+        layout = StudyLayout(rule_path(study.study_dir, Path.cwd()))
+    except (ConfigError, DataError) as exc:
+        sys.stderr.write(f"snaketune: {exc}\n")
+        sys.exit(1)
+    for notice in study.notices:
+        sys.stderr.write(f"snaketune: note: {notice}\n")
+    executor = study.hyperopt["executor"]
+    os.environ.update(
+        study_policy_environment(
+            executor["time_budget_s"],
+            study.settings.max_failed_trials,
+            time.time(),
+            trials_dir=str(study.study_dir / "trials"),
+        )
     )
-    STUDY_DIR = rule_path(STUDY.study_dir, Path.cwd())
-except (ConfigError, DataError) as exc:
-    sys.stderr.write(f"snaketune: {exc}\n")
-    sys.exit(1)
-for notice in STUDY.notices:
-    sys.stderr.write(f"snaketune: note: {notice}\n")
+    if executor["max_concurrent_trials"]:
+        # A resource that every train job takes one unit of; --resources trial_slots=N overrides.
+        workflow.global_resources.setdefault(
+            "trial_slots", executor["max_concurrent_trials"]
+        )
+    return study, layout
 
+
+STUDY, LAYOUT = start_study()
 SKIPPED = STUDY.skipped_trials()
 HYPEROPT = STUDY.hyperopt
 EXECUTOR = HYPEROPT["executor"]
-
-# Study-wide policy reaches the train jobs through the environment, not params: params
-# are a rerun trigger, and changing a budget must not retrain finished trials. The clock
-# for hyperopt.executor.time_budget_s starts with this snakemake run.
-os.environ.update(
-    study_policy_environment(
-        EXECUTOR["time_budget_s"], STUDY.settings.max_failed_trials, time.time()
-    )
-)
-
-if EXECUTOR["max_concurrent_trials"]:
-    # A resource that every train job takes one unit of; --resources trial_slots=N overrides.
-    workflow.global_resources.setdefault(
-        "trial_slots", EXECUTOR["max_concurrent_trials"]
-    )
+# The conda env of the jobs that run the engine: torch needs PyTorch; sklearn and command
+# get envs/sklearn.yaml (engine command runs the user's program, which brings its own
+# software: the env only holds snaketune's dependencies).
+SKLEARN_ENV = "../envs/sklearn.yaml"
+ENGINE_ENV = {"torch": "../envs/torch.yaml"}.get(STUDY.settings.engine, SKLEARN_ENV)
 
 
 wildcard_constraints:
@@ -62,12 +79,12 @@ def get_final_outputs():
     with or without its records of earlier runs.
     """
     sampled = [sampled_files(trial)["parameters"] for trial in STUDY.trials]
-    unskip = [unskip_flag(tid) for tid in sorted(SKIPPED)]
+    unskip = [LAYOUT.unskip_flag(tid) for tid in sorted(SKIPPED)]
     return [
-        f"{STUDY_DIR}/study.yaml",
-        f"{STUDY_DIR}/leaderboard.tsv",
-        f"{STUDY_DIR}/hyperopt_statistics.json",
-        f"{STUDY_DIR}/best",
+        LAYOUT.study_yaml,
+        LAYOUT.leaderboard_tsv,
+        LAYOUT.hyperopt_statistics,
+        LAYOUT.best,
         *sampled,
         *unskip,
     ]
@@ -111,15 +128,10 @@ def sampled_files(trial):
     is a target of the run (get_final_outputs), so it is written anew and the trial is
     retrained, with or without Snakemake's own records of the last run.
     """
-    folder = f"{STUDY_DIR}/trials/{trial.trial_id}/sampled/{trial.digest}"
     return {
-        "config": f"{folder}/config.yaml",
-        "parameters": f"{folder}/parameters.json",
+        name: LAYOUT.sampled(trial.trial_id, trial.digest, f"{name}.{ext}")
+        for name, ext in (("config", "yaml"), ("parameters", "json"))
     }
-
-
-def unskip_flag(trial_id):
-    return f"{STUDY_DIR}/trials/{trial_id}/unskipped.flag"
 
 
 def get_sampled(wildcards):
@@ -130,7 +142,7 @@ def get_sampled(wildcards):
     stays an input afterwards, so the set of inputs does not change again.
     """
     files = sampled_files(STUDY.trial(wildcards.trial))
-    flag = unskip_flag(wildcards.trial)
+    flag = LAYOUT.unskip_flag(wildcards.trial)
     if wildcards.stage == "trials" and (
         wildcards.trial in SKIPPED or os.path.exists(flag)
     ):
@@ -149,13 +161,13 @@ def get_output_feature(wildcards):
 
 
 def get_prepared_dir(wildcards):
-    return f"{STUDY_DIR}/prepared/{STUDY.trial(wildcards.trial).prep_id}"
+    return LAYOUT.prepared(STUDY.trial(wildcards.trial).prep_id)
 
 
 def get_original_score(wildcards):
     """A re-run trial is compared with the study's own result for it."""
     if wildcards.stage == "reruns":
-        return {"original": f"{STUDY_DIR}/trials/{wildcards.trial}/score.json"}
+        return {"original": LAYOUT.trial_file(wildcards.trial, "score.json")}
     return {}
 
 
@@ -177,10 +189,12 @@ def get_train_resources():
 
 
 def get_all_scores():
-    return [f"{STUDY_DIR}/trials/{t.trial_id}/score.json" for t in STUDY.trials]
+    return [LAYOUT.trial_file(t.trial_id, "score.json") for t in STUDY.trials]
 
 
 def print_summary():
+    from snaketune.workflow import summary_text
+
     text = summary_text(STUDY)
     if text:
         print(text)

@@ -1,10 +1,10 @@
 rule prepare:
     output:
-        directory(f"{STUDY_DIR}/prepared/{{prep_id}}"),
+        directory(LAYOUT.prepared("{prep_id}")),
     log:
-        f"{STUDY_DIR}/logs/prepare/{{prep_id}}.log",
+        LAYOUT.log("prepare", "{prep_id}"),
     conda:
-        "../envs/snaketune.yaml"
+        ENGINE_ENV
     params:
         data_files=get_data_files,
         key=get_prep_key,
@@ -18,25 +18,25 @@ rule prepare:
 
 rule unskip:
     output:
-        f"{STUDY_DIR}/trials/{{trial}}/unskipped.flag",
+        LAYOUT.unskip_flag("{trial}"),
     log:
-        f"{STUDY_DIR}/logs/unskip/{{trial}}.log",
+        LAYOUT.log("unskip", "{trial}"),
     localrule: True
     conda:
-        "../envs/snaketune.yaml"
+        SKLEARN_ENV
     script:
         "../scripts/unskip.py"
 
 
 rule sample:
     output:
-        parameters=f"{STUDY_DIR}/trials/{{trial}}/sampled/{{digest}}/parameters.json",
-        config=f"{STUDY_DIR}/trials/{{trial}}/sampled/{{digest}}/config.yaml",
+        parameters=LAYOUT.sampled("{trial}", "{digest}", "parameters.json"),
+        config=LAYOUT.sampled("{trial}", "{digest}", "config.yaml"),
     log:
-        f"{STUDY_DIR}/logs/sample/{{trial}}_{{digest}}.log",
+        LAYOUT.log("sample", "{trial}_{digest}"),
     localrule: True
     conda:
-        "../envs/snaketune.yaml"
+        SKLEARN_ENV
     params:
         record=get_trial_record,
         config=get_trial_config,
@@ -49,16 +49,16 @@ rule train:
         unpack(get_sampled),
         prepared=get_prepared_dir,
     output:
-        summary=f"{STUDY_DIR}/{{stage}}/{{trial}}/train_summary.json",
-        parameters=f"{STUDY_DIR}/{{stage}}/{{trial}}/parameters.json",
-        config=f"{STUDY_DIR}/{{stage}}/{{trial}}/config.yaml",
+        summary=LAYOUT.trial_file("{trial}", "train_summary.json", "{stage}"),
+        parameters=LAYOUT.trial_file("{trial}", "parameters.json", "{stage}"),
+        config=LAYOUT.trial_file("{trial}", "config.yaml", "{stage}"),
     log:
-        f"{STUDY_DIR}/{{stage}}/{{trial}}/train.log",
+        LAYOUT.trial_file("{trial}", "train.log", "{stage}"),
     benchmark:
-        f"{STUDY_DIR}/logs/benchmarks/train/{{stage}}_{{trial}}.tsv"
+        LAYOUT.benchmark("train", "{stage}_{trial}")
     retries: STUDY.settings.retries
     conda:
-        "../envs/snaketune.yaml"
+        ENGINE_ENV
     threads: EXECUTOR["cpu_resources_per_trial"]
     resources:
         **get_train_resources(),
@@ -74,15 +74,15 @@ rule train:
 rule score:
     input:
         unpack(get_original_score),
-        summary=f"{STUDY_DIR}/{{stage}}/{{trial}}/train_summary.json",
-        parameters=f"{STUDY_DIR}/{{stage}}/{{trial}}/parameters.json",
+        summary=LAYOUT.trial_file("{trial}", "train_summary.json", "{stage}"),
+        parameters=LAYOUT.trial_file("{trial}", "parameters.json", "{stage}"),
     output:
-        f"{STUDY_DIR}/{{stage}}/{{trial}}/score.json",
+        LAYOUT.trial_file("{trial}", "score.json", "{stage}"),
     log:
-        f"{STUDY_DIR}/logs/score/{{stage}}_{{trial}}.log",
+        LAYOUT.log("score", "{stage}_{trial}"),
     localrule: True
     conda:
-        "../envs/snaketune.yaml"
+        SKLEARN_ENV
     params:
         output_feature=get_output_feature,
         metric=HYPEROPT["metric"],

@@ -10,5 +10,5 @@ aggregate_study(
     score_paths=list(snakemake.input),  # noqa: F821
     goal=snakemake.params.goal,  # noqa: F821
     hyperopt_config=snakemake.params.hyperopt_config,  # noqa: F821
-    out_dir=snakemake.output.best.rsplit("/", 1)[0],  # noqa: F821
+    out_dir=snakemake.params.study_dir,  # noqa: F821
 )

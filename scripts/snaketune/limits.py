@@ -29,20 +29,26 @@ MEMORY_SIGNAL = signal.SIGUSR1
 WATCH_SLOWDOWN = 20
 BUDGET_VARIABLE = "SNAKETUNE_TIME_BUDGET_S"
 MAX_FAILED_VARIABLE = "SNAKETUNE_MAX_FAILED_TRIALS"
+TRIALS_VARIABLE = "SNAKETUNE_TRIALS_DIR"
 
 
 def study_policy_environment(
-    time_budget_s: int | None, max_failed_trials: int | None, started: float
+    time_budget_s: int | None,
+    max_failed_trials: int | None,
+    started: float,
+    trials_dir: str | None = None,
 ) -> dict[str, str]:
     """Environment variables that carry the study-wide policy to every train job.
 
     The start time is kept when already set, so jobs that re-read the Snakefile (cluster
-    executors) share the clock of the run that submitted them.
+    executors) share the clock of the run that submitted them. `trials_dir` is where
+    max_failed_trials counts the failed trials.
     """
     return {
         STARTED_VARIABLE: os.environ.get(STARTED_VARIABLE, repr(started)),
         BUDGET_VARIABLE: str(time_budget_s or ""),
         MAX_FAILED_VARIABLE: str(max_failed_trials or ""),
+        TRIALS_VARIABLE: trials_dir or os.environ.get(TRIALS_VARIABLE, ""),
     }
 
 
@@ -235,11 +241,11 @@ def enforce(limits: TrialLimits, poll_s: float = 0.05) -> Iterator[dict]:
             signal.signal(MEMORY_SIGNAL, previous_memory)
 
 
-def skip_reason(trials_dir: Path, own_id: str) -> str | None:
+def skip_reason(trials_dir: Path | None, own_id: str) -> str | None:
     """Why this trial must not start now (per the study policy in the environment), or None.
 
     The time budget counts from the start of the current snakemake run; max_failed_trials
-    counts failed trials in the study.
+    counts failed trials in `trials_dir` (None: the study's, from the environment).
     """
     time_budget_s = _int_from_environment(BUDGET_VARIABLE)
     max_failed_trials = _int_from_environment(MAX_FAILED_VARIABLE)
@@ -249,7 +255,9 @@ def skip_reason(trials_dir: Path, own_id: str) -> str | None:
             f"the study's time budget (hyperopt.executor.time_budget_s {time_budget_s}) was "
             "spent before this trial started"
         )
-    if max_failed_trials:
+    if trials_dir is None and os.environ.get(TRIALS_VARIABLE):
+        trials_dir = Path(os.environ[TRIALS_VARIABLE])
+    if max_failed_trials and trials_dir is not None:
         failed = 0
         for summary in trials_dir.glob("*/train_summary.json"):
             if summary.parent.name == own_id:

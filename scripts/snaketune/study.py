@@ -18,6 +18,7 @@ from snaketune import config as study_config
 from snaketune import data, io, resolve
 from snaketune.backends import get_engine
 from snaketune.errors import ConfigError, clip
+from snaketune.layout import StudyLayout
 from snaketune.prepare import used_columns
 from snaketune.search import variant
 
@@ -85,6 +86,11 @@ class Study:
         return self.settings.study_dir
 
     @property
+    def layout(self) -> StudyLayout:
+        """The paths inside the study folder (layout.py)."""
+        return StudyLayout(str(self.study_dir))
+
+    @property
     def hyperopt(self) -> dict[str, Any]:
         return self.model.hyperopt
 
@@ -125,7 +131,7 @@ class Study:
         """Trials a previous run skipped (time budget, max_failed_trials): train them now."""
         skipped = set()
         for trial in self.trials:
-            summary = self.study_dir / "trials" / trial.trial_id / "train_summary.json"
+            summary = Path(self.layout.trial_file(trial.trial_id, "train_summary.json"))
             try:
                 if json.loads(summary.read_text()).get("status") == "skipped":
                     skipped.add(trial.trial_id)
@@ -136,7 +142,7 @@ class Study:
     def stale_notices(self) -> list[str]:
         """Name what in an existing study folder does not belong to this study."""
         notices = []
-        frozen = self.study_dir / "study.yaml"
+        frozen = Path(self.layout.study_yaml)
         if frozen.is_file():
             old = (io.read_yaml(frozen) or {}).get("fingerprint")
             if old != self.fingerprint():
@@ -146,7 +152,7 @@ class Study:
                     "whose values or inputs changed are sampled and trained again, none is "
                     "reused."
                 )
-        folder = self.study_dir / "trials"
+        folder = Path(self.layout.trials)
         extra = (
             sorted(p.name for p in folder.glob(f"{TRIAL_PREFIX}*") if p.name not in self.by_id)
             if folder.is_dir()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from snaketune import io
+from snaketune.layout import UNSKIP_FLAG
 from snaketune.limits import TrialLimits, enforce, skip_reason
 
 THREAD_VARIABLES = (
@@ -22,7 +23,6 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
 )
 ARTIFACTS = ("model.joblib", "training_statistics.json")
-UNSKIP_FLAG = "unskipped.flag"
 PROGRAM_OUTPUT = "output"  # engine `command`: the external trainer's own folder
 # Errors of the machine, not of the trial: a rerun on a healthy machine would train it.
 # ENOMEM stays a trial result, like MemoryError: a configuration too large to fit.
@@ -162,8 +162,7 @@ def run_trial(
         "train_time_s": None,
         "peak_rss_mb": None,
     }
-    trials_dir = Path(parameters_path).parents[3]  # <study>/trials/<id>/sampled/<digest>/
-    reason = skip_reason(trials_dir, record["trial_id"])
+    reason = skip_reason(None, record["trial_id"])  # the study's trials, from the environment
     if reason is not None:
         summary.update(status="skipped", error=reason, duration_s=0.0)
         io.write_json(summary_path, summary)

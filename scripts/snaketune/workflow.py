@@ -8,9 +8,10 @@ from pathlib import Path
 
 from snaketune import io
 from snaketune.errors import ConfigError
+from snaketune.layout import StudyLayout
 from snaketune.study import Study, load_study
 from snaketune.study_lock import hold_study_lock, study_lock_notice
-from snaketune.trial import PROGRAM_OUTPUT, UNSKIP_FLAG, result_artifacts
+from snaketune.trial import PROGRAM_OUTPUT, result_artifacts
 
 BUNDLED_CONFIG = Path("config") / "config.yaml"
 
@@ -119,12 +120,12 @@ def missing_artifacts(study: Study) -> dict[str, list[str]]:
     needed = result_artifacts(study.settings.engine)
     found = {}
     for trial in study.trials:
-        folder = study.study_dir / "trials" / trial.trial_id
+        folder = Path(study.layout.trial(trial.trial_id))
         absent = [name for name in needed if not os.path.lexists(folder / name)]
         if not absent:
             continue
         summary = folder / "train_summary.json"
-        sampled = folder / "sampled" / trial.digest / "parameters.json"
+        sampled = Path(study.layout.sampled(trial.trial_id, trial.digest, "parameters.json"))
         try:
             current = summary.stat().st_mtime_ns >= sampled.stat().st_mtime_ns
         except OSError:
@@ -142,14 +143,13 @@ def retrain_trials(study: Study, missing: dict[str, list[str]] | None = None) ->
     need the flag deleted, which parse time does not do, so it is left to --forcerun.
     """
     missing = missing_artifacts(study) if missing is None else missing
-    trials = study.study_dir / "trials"
-    return {tid for tid in missing if not (trials / tid / UNSKIP_FLAG).exists()}
+    return {tid for tid in missing if not os.path.exists(study.layout.unskip_flag(tid))}
 
 
 def _forcerun_command(study: Study, cwd: Path, trial_ids: list[str]) -> str:
     """The command that trains the trials again (parse time cannot see --forcerun)."""
-    folder = rule_path(study.study_dir, cwd)
-    paths = " ".join(f"{folder}/trials/{tid}/train_summary.json" for tid in trial_ids[:10])
+    layout = StudyLayout(rule_path(study.study_dir, cwd))
+    paths = " ".join(layout.trial_file(tid, "train_summary.json") for tid in trial_ids[:10])
     command = f"`snakemake --cores N --forcerun {paths} --config <the values of this run>`"
     if len(trial_ids) > 10:
         command += (
@@ -169,7 +169,7 @@ def artifact_notices(study: Study, cwd: Path, *, retrain_missing: bool = False) 
     shown = "; ".join(listed[:10]) + ("; …" if len(listed) > 10 else "")
     notice = (
         f"{len(missing)} trial(s) whose train_summary.json says ok lack files their result "
-        f"needs, in {study.study_dir / 'trials'}: {shown}. Snakemake does not notice a "
+        f"needs, in {study.layout.trials}: {shown}. Snakemake does not notice a "
         "deleted file that no rule names as an output; best/ gets no model from such a "
         "trial until it is trained again."
     )
@@ -207,8 +207,8 @@ def summary_text(study: Study, top: int = 5) -> str:
     """The top of the leaderboard, printed when a run ends (empty if there is none yet)."""
     from snaketune import leaderboard
 
-    path = study.study_dir / "leaderboard.tsv"
-    if not path.exists():
+    path = study.layout.leaderboard_tsv
+    if not os.path.exists(path):
         return ""
     return leaderboard.format_summary(
         leaderboard.read_leaderboard(path), study_dir=study.study_dir, top=top
