@@ -18,13 +18,14 @@ import jsonschema
 import yaml
 
 from snaketune import legacy, metrics, spaces
+from snaketune.backends import ENGINE_MODULES
 from snaketune.errors import ConfigError, NotSupportedError, show
 from snaketune.search import variant
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 DATA_KEYS = ("dataset", "training_set", "validation_set", "test_set")
 PATH_KEYS = (*DATA_KEYS, "model_config", "output_directory")
-ENGINES = ("sklearn", "torch", "command")
+ENGINES = tuple(ENGINE_MODULES)
 
 MODEL_SECTIONS = (
     "model_type",

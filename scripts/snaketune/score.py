@@ -13,15 +13,7 @@ import math
 from typing import Any
 
 from snaketune.backends.curves import best_evaluation, selection_split
-from snaketune.errors import ConfigError
 from snaketune.io import write_json
-
-SPLIT_ALIASES = {
-    "training": "training",
-    "train": "training",
-    "validation": "validation",
-    "test": "test",
-}
 
 SCORE_FIELDS = (
     "trial_id",
@@ -42,16 +34,6 @@ SCORE_FIELDS = (
 
 class _ScoreFailure(Exception):
     """A trial whose statistics cannot give a score (reported, never raised to the caller)."""
-
-
-def normalize_split(split: str) -> str:
-    """'train' -> 'training'; 'training', 'validation', 'test' unchanged."""
-    try:
-        return SPLIT_ALIASES[split]
-    except KeyError:
-        raise ConfigError(
-            f"hyperopt.split: '{split}' is not a split; use training, train, validation or test"
-        ) from None
 
 
 def _finite_or_none(value: Any) -> float | None:
@@ -143,7 +125,6 @@ def score_trial(
 
     `best_epoch` is 1-based, like the engine's. `selected_on` says which split chose it.
     """
-    split = normalize_split(split)
     summary = trial_dir_summary or {}
     score: dict[str, Any] = {
         "trial_id": trial_id,

@@ -110,7 +110,11 @@ def fit_target(output: dict[str, Any], target: Any, y: np.ndarray) -> np.ndarray
 def selection(
     full: dict[str, Any], output_feature: str | None, metric: str | None
 ) -> tuple[str, str]:
-    """(field, metric) that picks the best evaluation: the hyperopt metric, else the trainer's."""
+    """(field, metric) that picks the best evaluation: the hyperopt metric, else the trainer's.
+
+    The hyperopt output_feature and metric were checked at parse time (config.py), the
+    trainer's validation_field and validation_metric by the engine's checker.
+    """
     output = full["output_features"][0]
     trainer = full["trainer"]
     field = output_feature or trainer.get("validation_field") or output["name"]
@@ -118,11 +122,6 @@ def selection(
         metric = trainer.get("validation_metric")
         if metric is None:
             metric = "loss" if field == "combined" else DEFAULT_VALIDATION_METRIC[output["type"]]
-    if field not in ("combined", output["name"]):
-        raise ValueError(
-            f"output feature {field!r} is not in this config; it has {output['name']!r}."
-        )
-    metrics.check_metric(metric, field, output["type"])
     return field, metric
 
 
