@@ -61,15 +61,16 @@ class EngineTables:
     output_types: tuple[str, ...] = tables.OUTPUT_TYPES
 
     @classmethod
-    def of_module(cls, module_name: str, **given: Any) -> EngineTables:
-        """The tables a schema module defines under the field names in capitals, and `given`."""
+    def of_module(cls, module_name: str) -> EngineTables:
+        """The tables of a schema module: each field under its name in capitals
+        (ENGINE_NAME for `name`), the hooks as module functions of the same name."""
         module = sys.modules[module_name]
-        found = {
-            f.name: getattr(module, f.name.upper())
-            for f in fields(cls)
-            if f.name not in given and hasattr(module, f.name.upper())
-        }
-        return cls(**found, **given)
+        found = {"name": module.ENGINE_NAME}
+        for f in fields(cls):
+            for attribute in (f.name.upper(), f.name):
+                if f.name != "name" and hasattr(module, attribute):
+                    found[f.name] = getattr(module, attribute)
+        return cls(**found)
 
 
 def with_defaults(config: Any, engine: EngineTables) -> dict[str, Any]:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from snaketune.backends.params import (
     P,
+    check_batch_size,
     check_clip,
+    check_eval_batch_size,
     check_fill_value_any,
+    check_learning_rate,
     check_optional_str,
+    check_pair,
     fixed,
 )
 
@@ -143,4 +147,24 @@ ADAM_LEGACY = {
     "beta_1": P(None, "float", min=0.0, max=0.999999, nullable=True),
     "beta_2": P(None, "float", min=0.0, max=0.999999, nullable=True),
     "epsilon": P(None, "float", min=0.0, min_exclusive=True, nullable=True),
+}
+
+# --------------------------------------------------------------------------- trainer
+
+BETAS = P([0.9, 0.999], "custom", check=check_pair)
+# The ecd trainer parameters both engines read the same way (each adds its own).
+ECD_TRAINER_COMMON = {
+    "type": P("trainer", "choice", choices=("trainer",)),
+    "epochs": P(100, "int", min=1),
+    "batch_size": P(128, "custom", check=check_batch_size),
+    "eval_batch_size": P(None, "custom", check=check_eval_batch_size),
+    "learning_rate": P(0.001, "custom", check=check_learning_rate),
+    "optimizer": P({"type": "adam"}, "custom"),  # checked against the engine's OPTIMIZERS
+    "regularization_lambda": P(0.0, "float", min=0.0),
+    "early_stop": P(5, "int", min=-1),
+    "should_shuffle": P(True, "bool"),
+    "validation_field": P(None, "custom", check=check_optional_str),
+    "validation_metric": P(None, "custom", check=check_optional_str),
+    "learning_rate_scheduler": P(None, "custom"),  # checked against LR_SCHEDULER
+    "gradient_clipping": P(None, "custom"),  # checked against GRADIENT_CLIPPING
 }

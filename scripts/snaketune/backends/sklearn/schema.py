@@ -14,21 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from snaketune.backends import checker, tables
-from snaketune.backends.params import (
-    P,
-    Param,
-    auto_learning_rate,
-    check_batch_size,
-    check_eval_batch_size,
-    check_learning_rate,
-    check_optional_str,
-    check_pair,
-    fixed,
-    is_number,
-    layers,
-    show_given,
-)
+from snaketune.backends import checker, params, tables
+from snaketune.backends.params import P, Param, fixed, layers
 from snaketune.errors import ConfigError, NotSupportedError
 
 ENGINE_NAME = "sklearn"
@@ -42,14 +29,14 @@ def _check_gbm_learning_rate(path: str, value: Any) -> float:
             f"{path}: auto is not allowed for model_type gbm (Ludwig's GBM trainer has no "
             "automatic learning rate); allowed: a number > 0, e.g. the default 0.03."
         )
-    return check_learning_rate(path, value)
+    return params.check_learning_rate(path, value)
 
 
 def _check_smooth(path: str, value: Any) -> Any:
-    if value == "auto" or (is_number(value) and value >= 0):
+    if value == "auto" or (params.is_number(value) and value >= 0):
         return value
     raise ConfigError(
-        f"{path}: {show_given(value)} is not allowed; allowed: auto or a number >= 0."
+        f"{path}: {params.show_given(value)} is not allowed; allowed: auto or a number >= 0."
     )
 
 
@@ -236,7 +223,7 @@ COMBINER = {
 _L2_ONLY = "use trainer.regularization_lambda (scikit-learn's L2 penalty alpha)"
 OPTIMIZERS = {
     "adam": {
-        "betas": P([0.9, 0.999], "custom", check=check_pair),
+        "betas": tables.BETAS,
         "eps": P(1e-08, "float", min=0.0, min_exclusive=True),
         **tables.ADAM_LEGACY,
         "weight_decay": fixed(0.0, _L2_ONLY),
@@ -269,31 +256,23 @@ GRADIENT_CLIPPING = {
     "clipnorm": fixed(None, _NO_CLIP),
     "clipvalue": fixed(None, _NO_CLIP),
 }
+# The parameters that choose the best evaluation, which the gbm trainer has too.
 _SELECTION = {
-    "validation_field": P(None, "custom", check=check_optional_str),
-    "validation_metric": P(None, "custom", check=check_optional_str),
-    "eval_batch_size": P(None, "custom", check=check_eval_batch_size),
+    key: tables.ECD_TRAINER_COMMON[key]
+    for key in ("validation_field", "validation_metric", "eval_batch_size")
+} | {
     "evaluate_training_set": fixed(
         True, "the sklearn engine evaluates the whole training set after every epoch"
     ),
 }
 _ONE_PASS = "the MLP is evaluated once per epoch (one partial_fit pass)"
 ECD_TRAINER = {
-    "type": P("trainer", "choice", choices=("trainer",)),
-    "epochs": P(100, "int", min=1),
-    "batch_size": P(128, "custom", check=check_batch_size),
-    "learning_rate": P(0.001, "custom", check=check_learning_rate),
-    "optimizer": P({"type": "adam"}, "custom"),  # checked by the checker's optimizer
-    "regularization_lambda": P(0.0, "float", min=0.0),
+    **tables.ECD_TRAINER_COMMON,
     "regularization_type": fixed("l2", "scikit-learn's MLP only has an L2 penalty"),
-    "early_stop": P(5, "int", min=-1),
-    "should_shuffle": P(True, "bool"),
-    **_SELECTION,
+    "evaluate_training_set": _SELECTION["evaluate_training_set"],
     "train_steps": fixed(None, "training length is counted in epochs (one partial_fit pass each)"),
     "steps_per_checkpoint": fixed(0, _ONE_PASS),
     "checkpoints_per_epoch": fixed(0, _ONE_PASS),
-    "learning_rate_scheduler": P(None, "custom"),  # checked against LR_SCHEDULER
-    "gradient_clipping": P(None, "custom"),  # checked against GRADIENT_CLIPPING
     "use_mixed_precision": fixed(False, "scikit-learn computes in float64"),
     "compile": fixed(False, "there is no torch model to compile"),
 }
@@ -329,19 +308,19 @@ MODEL_TYPES = tuple(TRAINERS)
 # --------------------------------------------------------------------------- hooks
 
 
-def _resolve_auto(config: dict[str, Any]) -> None:
+def resolve_auto(config: dict[str, Any]) -> None:
     """Replace the `auto` values left in the checked trainer by the numbers this engine uses.
 
     eval_batch_size has no effect here (a split is evaluated at once), so auto becomes null.
     """
     trainer = config["trainer"]
     if trainer.get("learning_rate") == "auto":
-        trainer["learning_rate"] = auto_learning_rate(config["input_features"])
+        trainer["learning_rate"] = params.auto_learning_rate(config["input_features"])
     if trainer.get("eval_batch_size") == "auto":
         trainer["eval_batch_size"] = None
 
 
-def _check_model(config: dict[str, Any]) -> None:
+def check_model(config: dict[str, Any]) -> None:
     """What scikit-learn's estimators cannot express, found across several keys."""
     for feature in config["input_features"]:
         prep = feature["preprocessing"]
@@ -387,17 +366,14 @@ def _check_model(config: dict[str, Any]) -> None:
         )
 
 
-TABLES = checker.EngineTables.of_module(
-    __name__,
-    name=ENGINE_NAME,
-    tied_reason="tied weights need the torch engine",
-    foreign_encoders=NEURAL_ENCODERS,
-    foreign_encoder_reason=f"is a neural network and needs the torch engine ({TORCH_HINT})",
-    combiner_reason=f"needs the torch engine ({TORCH_HINT})",
-    optimizer_note="scikit-learn's MLP has adam and sgd",
-    check_model=_check_model,
-    resolve_auto=_resolve_auto,
-)
+# Why what Ludwig has and this engine does not is refused, each naming what to use.
+TIED_REASON = "tied weights need the torch engine"
+FOREIGN_ENCODERS = NEURAL_ENCODERS
+FOREIGN_ENCODER_REASON = f"is a neural network and needs the torch engine ({TORCH_HINT})"
+COMBINER_REASON = f"needs the torch engine ({TORCH_HINT})"
+OPTIMIZER_NOTE = "scikit-learn's MLP has adam and sgd"
+
+TABLES = checker.EngineTables.of_module(__name__)
 
 
 def with_defaults(config: dict[str, Any]) -> dict[str, Any]:

@@ -18,23 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from snaketune.backends import checker, tables
-from snaketune.backends.params import (
-    AUTO_BATCH_SIZE,
-    P,
-    Param,
-    auto_learning_rate,
-    check_batch_size,
-    check_eval_batch_size,
-    check_learning_rate,
-    check_optional_str,
-    check_pair,
-    check_positive_or_null,
-    fixed,
-    is_number,
-    layers,
-    show_plain,
-)
+from snaketune.backends import checker, params, tables
+from snaketune.backends.params import P, Param, fixed, layers
 from snaketune.errors import ConfigError, NotSupportedError
 
 ENGINE_NAME = "torch"
@@ -52,7 +37,7 @@ def _check_class_weights(path: str, value: Any) -> Any:
             "mapping {label: weight}."
         )
     for weight in items:
-        if not is_number(weight) or not math.isfinite(weight) or weight < 0:
+        if not params.is_number(weight) or not math.isfinite(weight) or weight < 0:
             raise ConfigError(
                 f"{path}: {value!r} is not allowed; every weight must be a number >= 0."
             )
@@ -368,7 +353,7 @@ LOSSES: dict[str, dict[str, dict[str, Param]]] = {
     "binary": {
         "binary_weighted_cross_entropy": {
             **tables.LOSS_WEIGHT,
-            "positive_class_weight": P(None, "custom", check=check_positive_or_null),
+            "positive_class_weight": P(None, "custom", check=params.check_positive_or_null),
             **_ROBUST,
         }
     },
@@ -415,7 +400,7 @@ COMBINER = {
 
 # --------------------------------------------------------------------------- trainer
 
-_BETAS = P([0.9, 0.999], "custom", check=check_pair)
+_BETAS = tables.BETAS
 _WEIGHT_DECAY = P(0.0, "float", min=0.0)
 OPTIMIZERS = {
     "adam": {
@@ -480,27 +465,15 @@ LR_SCHEDULER = {
     "eta_min": P(0.0, "float", min=0.0, max=1.0),
 }
 GRADIENT_CLIPPING = {
-    "clipglobalnorm": P(0.5, "custom", check=check_positive_or_null),
-    "clipnorm": P(None, "custom", check=check_positive_or_null),
-    "clipvalue": P(None, "custom", check=check_positive_or_null),
+    "clipglobalnorm": P(0.5, "custom", check=params.check_positive_or_null),
+    "clipnorm": P(None, "custom", check=params.check_positive_or_null),
+    "clipvalue": P(None, "custom", check=params.check_positive_or_null),
 }
 ECD_TRAINER = {
-    "type": P("trainer", "choice", choices=("trainer",)),
-    "epochs": P(100, "int", min=1),
+    **tables.ECD_TRAINER_COMMON,
     "train_steps": P(None, "int", min=1, nullable=True),
-    "batch_size": P(128, "custom", check=check_batch_size),
-    "eval_batch_size": P(None, "custom", check=check_eval_batch_size),
-    "learning_rate": P(0.001, "custom", check=check_learning_rate),
     "learning_rate_scaling": P("linear", "choice", choices=("constant", "sqrt", "linear")),
-    "optimizer": P({"type": "adam"}, "custom"),  # checked in _optimizer
-    "regularization_lambda": P(0.0, "float", min=0.0),
     "regularization_type": P("l2", "choice", choices=("l1", "l2", "l1_l2"), nullable=True),
-    "early_stop": P(5, "int", min=-1),
-    "should_shuffle": P(True, "bool"),
-    "validation_field": P(None, "custom", check=check_optional_str),
-    "validation_metric": P(None, "custom", check=check_optional_str),
-    "learning_rate_scheduler": P(None, "custom"),  # checked in _sub_section
-    "gradient_clipping": P(None, "custom"),  # checked in _sub_section
     "evaluate_training_set": fixed(
         True, "the torch engine evaluates the whole training set after every epoch"
     ),
@@ -520,19 +493,19 @@ MODEL_TYPES = tuple(TRAINERS)
 EVAL_BATCH_SIZE_FLOOR = 1024
 
 
-def _resolve_auto(config: dict[str, Any]) -> None:
+def resolve_auto(config: dict[str, Any]) -> None:
     """Replace the `auto` values left in the checked trainer by the numbers the network uses.
 
-    batch_size auto is already AUTO_BATCH_SIZE (its check resolves it).
+    batch_size auto is already params.AUTO_BATCH_SIZE (its check resolves it).
     """
     trainer = config["trainer"]
     if trainer["learning_rate"] == "auto":
-        trainer["learning_rate"] = auto_learning_rate(config["input_features"])
+        trainer["learning_rate"] = params.auto_learning_rate(config["input_features"])
     if trainer["eval_batch_size"] == "auto":
         trainer["eval_batch_size"] = max(trainer["batch_size"], EVAL_BATCH_SIZE_FLOOR)
 
 
-def _check_model(config: dict[str, Any]) -> None:
+def check_model(config: dict[str, Any]) -> None:
     """What PyTorch's modules cannot express, found across several keys."""
     optimizer = config["trainer"]["optimizer"]
     if (
@@ -542,8 +515,8 @@ def _check_model(config: dict[str, Any]) -> None:
     ):
         raise ConfigError(
             "trainer.optimizer.nesterov: true needs momentum > 0 and dampening 0 (PyTorch's "
-            f"SGD); momentum is {show_plain(optimizer['momentum'])}, dampening "
-            f"{show_plain(optimizer['dampening'])}."
+            f"SGD); momentum is {params.show_plain(optimizer['momentum'])}, dampening "
+            f"{params.show_plain(optimizer['dampening'])}."
         )
     for feature in config["input_features"]:
         _check_encoder(feature, config["combiner"])
@@ -590,20 +563,17 @@ def _check_encoder(feature: dict[str, Any], combiner: dict[str, Any]) -> None:
         )
 
 
-TABLES = checker.EngineTables.of_module(
-    __name__,
-    name=ENGINE_NAME,
-    tied_reason="tied encoders are not implemented",
-    foreign_encoders=SKLEARN_ENCODERS,
-    foreign_encoder_reason=f"exists only in the sklearn engine ({SKLEARN_HINT})",
-    combiner_reason="is not available in the torch engine yet",
-    model_type_reasons={
-        "gbm": "(it trains Ludwig's ECD networks); gradient boosting runs in the sklearn "
-        f"engine ({SKLEARN_HINT})"
-    },
-    check_model=_check_model,
-    resolve_auto=_resolve_auto,
-)
+# Why what Ludwig has and this engine does not is refused, each naming what to use.
+TIED_REASON = "tied encoders are not implemented"
+FOREIGN_ENCODERS = SKLEARN_ENCODERS
+FOREIGN_ENCODER_REASON = f"exists only in the sklearn engine ({SKLEARN_HINT})"
+COMBINER_REASON = "is not available in the torch engine yet"
+MODEL_TYPE_REASONS = {
+    "gbm": "(it trains Ludwig's ECD networks); gradient boosting runs in the sklearn "
+    f"engine ({SKLEARN_HINT})"
+}
+
+TABLES = checker.EngineTables.of_module(__name__)
 
 
 def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
@@ -656,7 +626,7 @@ def _batch_size_difference(trainer: dict[str, Any]) -> str | None:
     return (
         f"trainer.batch_size: {given}; Ludwig 0.17 then tunes it for throughput (a power of two, "
         "at most 128 without a GPU and at most 20% of the training rows), while the torch engine "
-        f"uses {AUTO_BATCH_SIZE}."
+        f"uses {params.AUTO_BATCH_SIZE}."
     )
 
 
