@@ -18,7 +18,7 @@ import yaml
 
 from conftest import ENV, REPO
 from snaketune import limits
-from snaketune.backends import command
+from snaketune.backends import command, processes
 from snaketune.errors import ConfigError
 
 TRAINER = str(REPO / "tests" / "trainers" / "logistic.py")
@@ -155,7 +155,7 @@ def test_memory_of_the_programs_children_counts_against_the_limit(trial_dir):
 
 
 def test_timeout_ends_grandchildren_and_a_daemon_that_left_the_session(trial_dir, monkeypatch):
-    monkeypatch.setattr(command, "END_GRACE_S", 0.5, raising=False)  # the daemon ignores TERM
+    monkeypatch.setattr(processes, "END_GRACE_S", 0.5)  # the daemon ignores TERM
     started = time.monotonic()
     with (
         pytest.raises(limits.TrialLimitExceeded, match="trial_timeout_s 2") as failure,
@@ -175,8 +175,8 @@ def test_sigterm_to_the_train_job_ends_the_programs_processes(trial_dir):
     prepared = prepared_splits(trial_dir.parent / "prepared", validation_rows=3)
     job_code = f"""
 import sys
-from snaketune.backends import command
-command.END_GRACE_S = 0.5  # the daemon ignores TERM
+from snaketune.backends import command, processes
+processes.END_GRACE_S = 0.5  # the daemon ignores TERM
 engine = command.CommandEngine([sys.executable, {PROCESS_TREE!r}, "{{output}}", "sleepers"])
 engine.train({{"output_features": [{{"name": "label"}}]}}, {str(prepared)!r}, {str(trial_dir)!r},
              seed=1, output_feature="label", metric="accuracy")
