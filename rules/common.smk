@@ -29,6 +29,7 @@ def start_study():
             Path.cwd(),
             main_process=workflow.is_main_process,  # a job re-parsing the Snakefile: no lock
             dry_run=workflow.output_settings.dryrun,  # a dry run only reads: no lock
+            retrain_missing=True,  # finished trials whose files are gone: STUDY.retrain
         )
         layout = StudyLayout(rule_path(study.study_dir, Path.cwd()))
     except (ConfigError, DataError) as exc:
@@ -54,7 +55,8 @@ def start_study():
 
 
 STUDY, LAYOUT = start_study()
-SKIPPED = STUDY.skipped_trials()
+# Trials whose unskip flag is a target: skipped ones, and finished ones that lost files.
+UNSKIP = STUDY.skipped_trials() | STUDY.retrain
 HYPEROPT = STUDY.hyperopt
 EXECUTOR = HYPEROPT["executor"]
 # The conda env of the jobs that run the engine: torch needs PyTorch; sklearn and command
@@ -79,7 +81,7 @@ def get_final_outputs():
     with or without its records of earlier runs.
     """
     sampled = [sampled_files(trial)["parameters"] for trial in STUDY.trials]
-    unskip = [LAYOUT.unskip_flag(tid) for tid in sorted(SKIPPED)]
+    unskip = [LAYOUT.unskip_flag(tid) for tid in sorted(UNSKIP)]
     return [
         LAYOUT.study_yaml,
         LAYOUT.leaderboard_tsv,
@@ -144,7 +146,7 @@ def get_sampled(wildcards):
     files = sampled_files(STUDY.trial(wildcards.trial))
     flag = LAYOUT.unskip_flag(wildcards.trial)
     if wildcards.stage == "trials" and (
-        wildcards.trial in SKIPPED or os.path.exists(flag)
+        wildcards.trial in UNSKIP or os.path.exists(flag)
     ):
         files["unskip"] = flag
     return files

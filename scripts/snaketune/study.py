@@ -80,6 +80,9 @@ class Study:
     preps: dict[str, dict[str, Any]]
     notices: list[str] = field(default_factory=list)
     data: dict[str, str] = field(default_factory=dict)
+    # Finished trials whose model or statistics are gone, which this run trains again
+    # (set by workflow.load_workflow_study with retrain_missing).
+    retrain: set[str] = field(default_factory=set)
 
     @property
     def study_dir(self) -> Path:

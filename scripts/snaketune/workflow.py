@@ -30,7 +30,8 @@ def load_workflow_study(
     The main snakemake process (`main_process`, not a job that parses the Snakefile again
     on a cluster) locks the study folder for its lifetime; a dry run only reads, so it
     never takes the lock and only notes a run that holds it. `retrain_missing`: the
-    Snakefile retrains, through unskip flags, the trials `retrain_trials` names.
+    Snakefile retrains, through unskip flags, the trials `retrain_trials` names; they
+    are `study.retrain`.
     """
     bundled = io.read_yaml(basedir / BUNDLED_CONFIG) or {}
     study = load_study(bundled, basedir, dict(user_config), cwd)
@@ -41,7 +42,10 @@ def load_workflow_study(
         rule_path(study.study_dir, cwd)  # a folder the rules cannot name is never created
         study.notices.extend(hold_study_lock(study.study_dir, cwd))
     study.notices.extend(study.stale_notices())
-    study.notices.extend(artifact_notices(study, cwd, retrain_missing=retrain_missing))
+    missing = missing_artifacts(study)
+    if retrain_missing:
+        study.retrain = retrain_trials(study, missing)
+    study.notices.extend(artifact_notices(study, cwd, missing, study.retrain))
     return study
 
 
@@ -159,12 +163,12 @@ def _forcerun_command(study: Study, cwd: Path, trial_ids: list[str]) -> str:
     return command
 
 
-def artifact_notices(study: Study, cwd: Path, *, retrain_missing: bool = False) -> list[str]:
+def artifact_notices(
+    study: Study, cwd: Path, missing: dict[str, list[str]], retrained: set[str]
+) -> list[str]:
     """One notice naming the finished trials whose files are gone, and how they are redone."""
-    missing = missing_artifacts(study)
     if not missing:
         return []
-    retrained = retrain_trials(study, missing) if retrain_missing else set()
     listed = [f"{tid} ({', '.join(names)})" for tid, names in missing.items()]
     shown = "; ".join(listed[:10]) + ("; …" if len(listed) > 10 else "")
     notice = (
