@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import Study, corpus_params, model_config, prepare_study_data
+from conftest import Study, corpus_params, model_config, prepare_study_data, run_studies
 from snaketune import errors
 from snaketune.study import load_study
 
@@ -135,18 +135,33 @@ def cli_study(name: str, tmp_path: Path) -> tuple[Study, dict, dict]:
     return study, expected, values
 
 
+# The cases run through the real CLI, one snakemake run each, side by side.
+CLI_CASES = [
+    "experiment_name_parent_escape",  # a config error: ../x
+    "empty_data_file",  # a data error seen at parse time
+    "target_with_one_class",  # a data error of the prepare step
+]
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    """name -> (study, expected, --config values, CompletedProcess) of each case's run."""
+    root = tmp_path_factory.mktemp("cli")
+    cases = {name: cli_study(name, root) for name in CLI_CASES}
+    runs = run_studies(
+        {
+            name: (study, (), {"check": False, **values})
+            for name, (study, _, values) in cases.items()
+        }
+    )
+    return {name: (*cases[name], runs[name][1]) for name in CLI_CASES}
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize(
-    "name",
-    [
-        "experiment_name_parent_escape",  # a config error: ../x
-        "empty_data_file",  # a data error seen at parse time
-    ],
-)
-def test_parse_time_error_through_snakemake(name, tmp_path):
-    study, expected, values = cli_study(name, tmp_path)
+@pytest.mark.parametrize("name", CLI_CASES[:2])
+def test_parse_time_error_through_snakemake(name, cli_runs):
+    study, expected, _, result = cli_runs[name]
     assert expected["stage"] == "parse"
-    result = study.run(check=False, **values)
     message = expected["message"].replace("{case}", str(study.root))
     assert result.returncode != 0
     assert f"snaketune: {message}\n" in result.stderr
@@ -157,10 +172,9 @@ def test_parse_time_error_through_snakemake(name, tmp_path):
 
 
 @pytest.mark.e2e
-def test_data_error_stops_the_study_before_any_trial_trains(tmp_path):
-    study, expected, values = cli_study("target_with_one_class", tmp_path)
+def test_data_error_stops_the_study_before_any_trial_trains(cli_runs):
+    study, expected, values, result = cli_runs["target_with_one_class"]
     assert expected["stage"] == "prepare" and not values
-    result = study.run(check=False)
     message = expected["message"].replace("{case}", str(study.root))
     output = result.stdout + result.stderr
     assert result.returncode != 0

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ENV, REPO
+from conftest import ENV, REPO, run_studies
 from snaketune import limits
 from snaketune.backends import command, processes
 from snaketune.errors import ConfigError
@@ -251,10 +251,37 @@ def numeric_config():
     return config
 
 
+def command_options(program: list[str], config: dict) -> dict:
+    return {"configfile": {"engine": "command", "command": program}, **config}
+
+
+# The end-to-end tests below take one snakemake run each, of a study folder of its own:
+# name -> (program, options of Study.run).
+COMMAND_RUNS = {
+    "plain": ([sys.executable, TRAINER, *ARGS], {}),
+    "minimal": ([sys.executable, TRAINER, *ARGS, "--minimal"], {"experiment_name": "minimal"}),
+    "failing": ([sys.executable, TRAINER, *ARGS, "--fail"], {"experiment_name": "failing"}),
+    "no_validation": (
+        [sys.executable, NO_VALIDATION, "{output}", "{output_feature}", "{metric}"],
+        {},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def command_runs(shared_study_factory):
+    """The runs of COMMAND_RUNS, three at a time: name -> (study, CompletedProcess)."""
+    return run_studies(
+        {
+            name: (shared_study_factory(numeric_config(), name=name), (), command_options(*run))
+            for name, run in COMMAND_RUNS.items()
+        }
+    )
+
+
 @pytest.mark.e2e
-def test_command_engine_study(study_factory):
-    study = study_factory(numeric_config())
-    study.run(configfile={"engine": "command", "command": [sys.executable, TRAINER, *ARGS]})
+def test_command_engine_study(command_runs):
+    study, _ = command_runs["plain"]
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
     assert list(board["status"]) == ["ok", "ok"]
     score = json.loads(study.path("trials", "trial_0001", "score.json").read_text())
@@ -265,21 +292,11 @@ def test_command_engine_study(study_factory):
 
 
 @pytest.mark.e2e
-def test_command_engine_failing_and_minimal_programs(study_factory):
-    study = study_factory(numeric_config())
-    study.run(
-        configfile={
-            "engine": "command",
-            "command": [sys.executable, TRAINER, *ARGS, "--minimal"],
-        },
-        experiment_name="minimal",
-    )
+def test_command_engine_failing_and_minimal_programs(command_runs):
+    study, _ = command_runs["minimal"]
     score = json.loads(study.path("trials", "trial_0000", "score.json", name="minimal").read_text())
     assert score["status"] == "ok" and score["best_epoch"] == 1
-    study.run(
-        configfile={"engine": "command", "command": [sys.executable, TRAINER, *ARGS, "--fail"]},
-        experiment_name="failing",
-    )
+    study, _ = command_runs["failing"]
     failed = json.loads(
         study.path("trials", "trial_0000", "score.json", name="failing").read_text()
     )
@@ -289,10 +306,8 @@ def test_command_engine_failing_and_minimal_programs(study_factory):
 
 
 @pytest.mark.e2e
-def test_command_engine_program_without_validation_values(study_factory):
-    study = study_factory(numeric_config())
-    program = [sys.executable, NO_VALIDATION, "{output}", "{output_feature}", "{metric}"]
-    study.run(configfile={"engine": "command", "command": program})
+def test_command_engine_program_without_validation_values(command_runs):
+    study, _ = command_runs["no_validation"]
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
     assert list(board["status"]) == ["failed", "failed"]
     score = json.loads(study.path("trials", "trial_0000", "score.json").read_text())

@@ -6,16 +6,20 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from conftest import ENV, REPO, model_config
+from conftest import ENV, REPO, model_config, run_studies, run_together
 from test_workflow import job_counts
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +40,15 @@ def start(study, *targets: str, **config) -> subprocess.Popen:
 
 
 def unlock(study) -> None:
-    subprocess.run(study.command("--unlock"), cwd=study.root, capture_output=True, check=True)
+    subprocess.run(
+        study.command("--unlock"), cwd=study.root, capture_output=True, check=True, env=ENV
+    )
+
+
+def remove_snakemake_locks(study) -> None:
+    """What `snakemake --unlock` does (Snakemake's file persistence deletes .snakemake/locks),
+    without starting Snakemake for it."""
+    shutil.rmtree(study.root / ".snakemake" / "locks", ignore_errors=True)
 
 
 def stamps(study, pattern: str) -> dict[Path, int]:
@@ -50,38 +62,61 @@ def stamps(study, pattern: str) -> dict[Path, int]:
     return found
 
 
-def test_sigkill_at_many_points_then_resume_gives_the_same_leaderboard(study_factory):
+@pytest.fixture(scope="module")
+def contested(shared_study_factory):
+    """A study of 4 trials run once, with a second run on it started while it runs.
+
+    test_a_second_run_on_the_same_study_fails_fast asserts on both runs; the kill test
+    takes the first run's leaderboard as the one an unkilled run gives."""
+    study = shared_study_factory(model_config(executor={"num_samples": 4}), name="contested")
+    first = start(study)
+    locks = study.root / ".snakemake" / "locks"
+    deadline = time.monotonic() + 60
+    while not (locks.is_dir() and any(locks.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = study.run(check=False)
+    output = first.communicate(timeout=300)[0]
+    return SimpleNamespace(study=study, second=second, returncode=first.returncode, output=output)
+
+
+# Kill points in the order the pipeline reaches them: (name, kind, value). A run is killed
+# (its whole process group, jobs included) at a time after its start, or when a file of the
+# pattern is written.
+KILL_POINTS = [
+    ("parsing", "time", None),  # the time is drawn per test run
+    ("sampling", "write", "trials/*/sampled/*/config.yaml"),
+    ("preparing", "write", "prepared/*/metadata.json"),
+    ("training 1", "write", "trials/*/train.log"),
+    ("trained 1", "write", "trials/*/train_summary.json"),
+    ("scored 1", "write", "trials/*/score.json"),
+    ("training 2", "write", "trials/*/train.log"),
+    ("scored 2", "write", "trials/*/score.json"),
+    ("scored 3", "write", "trials/*/score.json"),
+    ("aggregating", "write", "logs/leaderboard.log"),
+    ("leaderboard", "write", "leaderboard.tsv"),
+    ("statistics", "write", "hyperopt_statistics.json"),
+]
+
+
+def test_sigkill_at_many_points_then_resume_gives_the_same_leaderboard(study_factory, contested):
     config = model_config(executor={"num_samples": 4})
-    reference = study_factory(config, name="reference")
-    reference.run()
     study = study_factory(config, name="killed")
     rng = random.Random(7)
-    # Each run is killed (its whole process group, jobs included) when a file of the
-    # pattern is written, or at a time, in the order the pipeline reaches them; a run
-    # whose event does not come is killed after 30 s at the latest.
-    triggers = [
-        ("time", 0.3 + rng.random()),  # parsing
-        ("write", "trials/*/sampled/*/config.yaml"),  # sampling
-        ("write", "prepared/*/metadata.json"),  # preparing
-        ("write", "trials/*/train.log"),  # training
-        ("write", "trials/*/train_summary.json"),
-        ("write", "trials/*/score.json"),  # scoring
-        ("write", "trials/*/train.log"),
-        ("write", "trials/*/score.json"),
-        ("write", "trials/*/score.json"),
-        ("write", "logs/leaderboard.log"),  # aggregating
-        ("write", "leaderboard.tsv"),
-        ("write", "hyperopt_statistics.json"),
-    ]
-    kills, planned = [], []
-    for kind, value in triggers:
+    # One run per kill point, each resuming what the runs before it left; a run whose
+    # point does not come is killed after 30 s at the latest ("30 s") or ends by itself
+    # ("ended"): either fails the test below.
+    hits, planned = [], []
+    for point, kind, value in KILL_POINTS:
+        if kind == "time":
+            value = 0.3 + rng.random()
         # A trial is finished once scored: its train job completed and was recorded.
         # (One killed between writing its summary and Snakemake's record is redone.)
         finished = set(stamps(study, "trials/*/score.json"))
-        unlock(study)
+        remove_snakemake_locks(study)  # the kill left them (the last resume unlocks by CLI)
         process = start(study)
         before = stamps(study, value) if kind == "write" else {}
         started = time.monotonic()
+        hit = f"{point}: ended"
         while process.poll() is None:
             elapsed = time.monotonic() - started
             if kind == "time":
@@ -91,29 +126,124 @@ def test_sigkill_at_many_points_then_resume_gives_the_same_leaderboard(study_fac
                 due = any(before.get(path) != stamp for path, stamp in now.items())
             if due or elapsed > 30:
                 os.killpg(process.pid, signal.SIGKILL)
-                kills.append(value if due else "30 s")
+                hit = point if due else f"{point}: 30 s"
                 break
             time.sleep(0.01)
         output = process.communicate()[0]
+        hits.append(hit)
         planned.append((4 - len(finished), job_counts(output).get("train", 0)))
-    print(f"{len(kills)} kill points: {kills}")  # shown with pytest -s
-    assert len(kills) >= 10, f"only {len(kills)} kill points were reached: {kills}"
+    print(f"{len(hits)} kill points: {hits}")  # shown with pytest -s
+    assert hits == [point for point, _, _ in KILL_POINTS], "a kill point was not hit"
     for unfinished, trains in planned:
         assert trains <= unfinished  # a resumed run never retrains a finished trial
     unlock(study)
     study.run()
+    assert contested.returncode == 0, contested.output  # the unkilled reference run
     got = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
-    want = pd.read_csv(reference.path("leaderboard.tsv"), sep="\t")
+    want = pd.read_csv(contested.study.path("leaderboard.tsv"), sep="\t")
     pd.testing.assert_frame_equal(
         got.drop(columns=["duration_s"]), want.drop(columns=["duration_s"])
     )
     assert len(got) == 4 and (got["status"] == "ok").all()  # no trial lost
 
 
-def test_changed_inputs_are_never_reused_and_more_samples_reuse_all(study_factory):
-    config = model_config()
-    study = study_factory(config)
-    study.run()
+def numeric_config(**hyperopt) -> dict:
+    config = model_config(
+        parameters={"trainer.learning_rate": {"space": "grid_search", "values": [0.1, 1.0]}},
+        executor={},
+        **hyperopt,
+    )
+    config["input_features"] = [{"name": "x", "type": "number"}]
+    return config
+
+
+def failing_trials_config() -> dict:
+    base = model_config()
+    long_text = dict(base["input_features"][0], encoder={"embedding_size": 5000})
+    return model_config(
+        parameters={
+            ".": {
+                "space": "grid_search",
+                "values": [
+                    {},
+                    {"trainer": {"epochs": 100000, "early_stop": -1}},
+                    {"input_features": [long_text, *base["input_features"][1:]]},
+                ],
+            }
+        },
+        executor={},
+    )
+
+
+def retry_options(study) -> dict:
+    """The trainer kills its train job once; it counts its starts in attempts.txt."""
+    command = [sys.executable, TRAINER, *ARGS, "--kill-parent-once", str(study.root / "killed")]
+    command += ["--attempts", str(study.root / "attempts.txt")]
+    return {"configfile": {"engine": "command", "command": command}, "retries": 1}
+
+
+# The first (or only) snakemake run of the tests below: name -> (model config, the run's
+# targets, its options or a function of the study giving them). Each is a study folder
+# of its own; none times anything but its own trials' training.
+FIRST_RUNS = {
+    "changed": (model_config(), (), {}),
+    "failing": (failing_trials_config(), (), {"trial_timeout_s": 4}),
+    "memory": (model_config(executor={"num_samples": 1}), (), {"trial_memory_mb": 1}),
+    "nan": (
+        numeric_config(),
+        (),
+        {"configfile": {"engine": "command", "command": [sys.executable, TRAINER, *ARGS, "--nan"]}},
+    ),
+    "retried": (numeric_config(), (), retry_options),
+    "max_failed": (
+        model_config(
+            parameters={"title.encoder.embedding_size": {"space": "grid_search", "values": [5000]}},
+            executor={"num_samples": 4},
+        ),
+        ("--cores", "1"),
+        {"max_failed_trials": 1},
+    ),
+    "budget": (model_config(executor={"num_samples": 3, "time_budget_s": 1}), (), {}),
+    "deleted_model": (model_config(executor={"num_samples": 2}), (), {}),
+}
+
+
+@pytest.fixture(scope="module")
+def first_runs(shared_study_factory):
+    """The runs of FIRST_RUNS, three at a time: name -> (study, CompletedProcess). A test
+    that runs its study again has it to itself."""
+    runs = {}
+    for name, (config, targets, options) in FIRST_RUNS.items():
+        study = shared_study_factory(config, name=name)
+        runs[name] = (study, targets, options(study) if callable(options) else options)
+    return run_studies(runs)
+
+
+@pytest.fixture(scope="module")
+def sequences(first_runs, shared_study_factory, tmp_path_factory):
+    """Three tests that run their studies several times, checking between runs, do so in
+    two threads side by side (each in study folders of its own): name -> Future. A test
+    takes its future's result, which raises what the checks of its sequence raised."""
+    pool = ThreadPoolExecutor(max_workers=2)
+    futures = {
+        "changed": pool.submit(lambda: changed_inputs_sequence(first_runs["changed"][0])),
+        "deleted_model": pool.submit(
+            lambda: deleted_model_sequence(first_runs["deleted_model"][0])
+        ),
+        "full_disk": pool.submit(
+            full_disk_sequence, shared_study_factory, tmp_path_factory.mktemp("full_disk")
+        ),
+    }
+    yield futures
+    pool.shutdown(wait=True)
+
+
+def test_changed_inputs_are_never_reused_and_more_samples_reuse_all(sequences):
+    sequences["changed"].result()  # raises what changed_inputs_sequence's checks raised
+
+
+def changed_inputs_sequence(study) -> None:
+    config = model_config()  # the study's first run (first_runs) was of this config
 
     def trains(result) -> int:
         return job_counts(result.stdout + result.stderr).get("train", 0)
@@ -144,24 +274,8 @@ def test_changed_inputs_are_never_reused_and_more_samples_reuse_all(study_factor
     assert trains(study.run(random_seed=7)) == 0
 
 
-def test_failing_trials_are_results_with_their_reason(study_factory):
-    base = model_config()
-    long_text = dict(base["input_features"][0], encoder={"embedding_size": 5000})
-    config = model_config(
-        parameters={
-            ".": {
-                "space": "grid_search",
-                "values": [
-                    {},
-                    {"trainer": {"epochs": 100000, "early_stop": -1}},
-                    {"input_features": [long_text, *base["input_features"][1:]]},
-                ],
-            }
-        },
-        executor={},
-    )
-    study = study_factory(config)
-    result = study.run(trial_timeout_s=4)
+def test_failing_trials_are_results_with_their_reason(first_runs):
+    study, result = first_runs["failing"]  # run with trial_timeout_s=4
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t").set_index("trial_id")
     assert board.loc["trial_0000", "status"] == "ok"
     assert "exceeded the time limit" in board.loc["trial_0001", "error"]
@@ -169,57 +283,38 @@ def test_failing_trials_are_results_with_their_reason(study_factory):
     assert "2 failed" in result.stdout + result.stderr
 
 
-def test_memory_limit_fails_the_trial_with_the_reason(study_factory):
-    study = study_factory(model_config(executor={"num_samples": 1}))
-    study.run(trial_memory_mb=1)
+def test_memory_limit_fails_the_trial_with_the_reason(first_runs):
+    study, _ = first_runs["memory"]  # run with trial_memory_mb=1
     score = json.loads(study.path("trials", "trial_0000", "score.json").read_text())
     assert score["status"] == "failed" and "exceeded the memory limit" in score["error"]
 
 
-def numeric_config(**hyperopt) -> dict:
-    config = model_config(
-        parameters={"trainer.learning_rate": {"space": "grid_search", "values": [0.1, 1.0]}},
-        executor={},
-        **hyperopt,
-    )
-    config["input_features"] = [{"name": "x", "type": "number"}]
-    return config
-
-
-def test_nan_metrics_fail_the_trial(study_factory):
-    study = study_factory(numeric_config())
-    study.run(
-        configfile={"engine": "command", "command": [sys.executable, TRAINER, *ARGS, "--nan"]}
-    )
+def test_nan_metrics_fail_the_trial(first_runs):
+    study, _ = first_runs["nan"]  # the trainer's curves are all NaN
     score = json.loads(study.path("trials", "trial_0000", "score.json").read_text())
     assert score["status"] == "failed" and "nan" in score["error"].lower()
 
 
-def test_a_job_killed_from_outside_is_retried(study_factory):
-    study = study_factory(numeric_config())
-    marker = str(study.root / "killed-once")
-    command = [sys.executable, TRAINER, *ARGS, "--kill-parent-once", marker]
-    study.run(configfile={"engine": "command", "command": command}, retries=1)
+def test_a_job_killed_from_outside_is_retried(first_runs):
+    study, result = first_runs["retried"]  # run with retries=1
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
-    assert (board["status"] == "ok").all() and Path(marker).exists()
+    assert (board["status"] == "ok").all() and (study.root / "killed").exists()
+    # One trial's train job was killed once and started again, the other ran once.
+    starts = Counter((study.root / "attempts.txt").read_text().split())
+    assert set(starts) == {"trial_0000", "trial_0001"}
+    assert sorted(starts.values()) == [1, 2], starts  # 3 starts: no more, no fewer
+    assert (result.stdout + result.stderr).count("Trying to restart job") == 1
 
 
-def test_max_failed_trials_stops_the_study_early(study_factory):
-    config = model_config(
-        parameters={"title.encoder.embedding_size": {"space": "grid_search", "values": [5000]}},
-        executor={"num_samples": 4},
-    )
-    study = study_factory(config)
-    result = study.run("--cores", "1", max_failed_trials=1)
+def test_max_failed_trials_stops_the_study_early(first_runs):
+    study, result = first_runs["max_failed"]  # run with --cores 1, max_failed_trials=1
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
     assert (board["status"] == "skipped").sum() >= 2
     assert "max_failed_trials (1) reached" in result.stdout + result.stderr
 
 
-def test_time_budget_skips_trials_and_a_later_run_trains_them(study_factory):
-    config = model_config(executor={"num_samples": 3, "time_budget_s": 1})
-    study = study_factory(config)
-    result = study.run()
+def test_time_budget_skips_trials_and_a_later_run_trains_them(first_runs):
+    study, result = first_runs["budget"]  # time_budget_s: 1
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
     skipped = set(board.loc[board["status"] == "skipped", "trial_id"])
     assert skipped and "Skipped" in result.stdout + result.stderr
@@ -230,19 +325,13 @@ def test_time_budget_skips_trials_and_a_later_run_trains_them(study_factory):
     assert job_counts(result.stdout + result.stderr)["train"] == len(skipped)
 
 
-def test_a_second_run_on_the_same_study_fails_fast(study_factory):
-    study = study_factory(model_config(executor={"num_samples": 4}))
-    first = start(study)
-    locks = study.root / ".snakemake" / "locks"
-    deadline = time.monotonic() + 60
-    while not (locks.is_dir() and any(locks.iterdir())) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    second = study.run(check=False)
+def test_a_second_run_on_the_same_study_fails_fast(contested):
+    second = contested.second
     assert second.returncode != 0
     # The study folder's own lock refuses it at parse time, before Snakemake's.
     assert "is in use by another snaketune run" in second.stdout + second.stderr
-    assert first.wait(timeout=300) == 0
-    assert len(pd.read_csv(study.path("leaderboard.tsv"), sep="\t")) == 4
+    assert contested.returncode == 0, contested.output
+    assert len(pd.read_csv(contested.study.path("leaderboard.tsv"), sep="\t")) == 4
 
 
 GATE = """
@@ -329,7 +418,11 @@ os.replace = replace
 """
 
 
-def test_a_full_disk_fails_the_job_and_a_later_run_trains_the_trial(study_factory, tmp_path):
+def test_a_full_disk_fails_the_job_and_a_later_run_trains_the_trial(sequences):
+    sequences["full_disk"].result()  # raises what full_disk_sequence's checks raised
+
+
+def full_disk_sequence(study_factory, tmp_path: Path) -> None:
     # Regression (hardening 8): ENOSPC was recorded as the trial's permanent failure.
     hook = tmp_path / "hook"  # every Python process of the run imports it at start
     hook.mkdir()
@@ -341,18 +434,16 @@ def test_a_full_disk_fails_the_job_and_a_later_run_trains_the_trial(study_factor
             PYTHONPATH=f"{hook}{os.pathsep}{ENV['PYTHONPATH']}",
             SNAKETUNE_TEST_FULL_DISK=str(marker),
         )
-        return subprocess.run(
-            study.command(**config),
-            cwd=study.root,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=600,
-        )
+        return study.run(check=False, env=env, **config)
 
     study = study_factory(model_config(executor={"num_samples": 2}))
+    retried = study_factory(model_config(executor={"num_samples": 2}), name="retried")
     marker = tmp_path / "disk-was-full"
-    result = run(study, marker, retries=0)
+    marker_once = tmp_path / "disk-was-full-once"
+    result, retried_result = run_together(  # two studies: their first runs side by side
+        lambda: run(study, marker, retries=0),
+        lambda: run(retried, marker_once, retries=1),  # Snakemake starts the job again
+    )
     trial = study.path("trials", "trial_0001")
     assert marker.exists() and result.returncode != 0, result.stderr
     assert not (trial / "train_summary.json").exists()
@@ -364,20 +455,26 @@ def test_a_full_disk_fails_the_job_and_a_later_run_trains_the_trial(study_factor
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
     assert len(board) == 2 and (board["status"] == "ok").all()
 
-    retried = study_factory(model_config(executor={"num_samples": 2}), name="retried")
-    marker = tmp_path / "disk-was-full-once"
-    result = run(retried, marker, retries=1)  # Snakemake starts the job again
-    assert marker.exists() and result.returncode == 0, result.stderr
+    assert marker_once.exists() and retried_result.returncode == 0, retried_result.stderr
     board = pd.read_csv(retried.path("leaderboard.tsv"), sep="\t")
     assert len(board) == 2 and (board["status"] == "ok").all()
 
 
-def test_a_deleted_model_is_named_and_the_named_command_retrains_it(study_factory):
+def test_a_deleted_model_is_retrained_or_named_with_the_command(sequences):
+    sequences["deleted_model"].result()  # raises what deleted_model_sequence's checks raised
+
+
+def deleted_model_sequence(study) -> None:
     # Regression (hardening 18): the rerun said "Nothing to be done", and a best/ rebuilt
-    # without its model printed "Best model (…)".
-    study = study_factory(model_config(executor={"num_samples": 2}))
-    study.run()
+    # without its model printed "Best model (…)". The study's first run (first_runs): 2 trials.
     best = pd.read_csv(study.path("leaderboard.tsv"), sep="\t").iloc[0]["trial_id"]
+    study.path("trials", best, "model.joblib").unlink()
+    result = study.run()  # the next run trains it again, through its unskip flag
+    output = result.stdout + result.stderr
+    assert f"{best} (model.joblib)" in output and f"This run trains {best} again." in output
+    assert job_counts(output)["train"] == 1
+    assert study.path("best", "model.joblib").is_file() and f"Best model ({best})" in output
+    # Now it has a flag, which parse time cannot renew: the note names the command.
     study.path("trials", best, "model.joblib").unlink()
     result = study.run()
     output = result.stdout + result.stderr

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import make_frame, model_config
+from conftest import make_frame, model_config, run_studies
 
 pytestmark = pytest.mark.e2e
 
@@ -26,9 +26,76 @@ def job_counts(stdout_and_err: str) -> dict[str, int]:
     return counts
 
 
-def test_random_study_layout_and_outputs(study_factory):
-    study = study_factory()
-    result = study.run()
+def grid_config() -> dict:
+    return model_config(
+        parameters={
+            "combiner.output_size": {"space": "grid_search", "values": [4, 8]},
+            "trainer.learning_rate": {"space": "uniform", "lower": 0.005, "upper": 0.05},
+        },
+        executor={},
+    )
+
+
+def braces_study(factory):
+    # Braces in a feature name, the metric's output feature and the data file's name are
+    # data, never Snakemake wildcards (issue 8.3).
+    config = model_config()
+    config["input_features"][1]["name"] = "{training_set}"
+    config["output_features"][0]["name"] = "{trial}"
+    config["hyperopt"]["output_feature"] = "{trial}"
+    study = factory(config, name="braces")
+    frame = make_frame().rename(columns={"x": "{training_set}", "label": "{trial}"})
+    frame.to_csv(study.root / "d{x}.csv", index=False)
+    return study, (), {"dataset": "d{x}.csv"}
+
+
+def failing_trial_config() -> dict:
+    # The title vocabulary has about a dozen words: an SVD to 5000 dimensions cannot fit.
+    return model_config(
+        parameters={
+            "title.encoder.embedding_size": {"space": "grid_search", "values": [2, 5000]},
+        },
+        executor={},
+    )
+
+
+# The first (or only) snakemake run of each test below, each in a study folder of its
+# own: name -> function of a study factory giving (study, targets, options of Study.run).
+FIRST_RUNS = {
+    "default": lambda factory: (factory(name="default"), (), {}),
+    "grid": lambda factory: (factory(grid_config(), name="grid"), (), {}),
+    "raising": lambda factory: (
+        factory(model_config(executor={"num_samples": 2}), name="raising"),
+        (),
+        {},
+    ),
+    "braces": braces_study,
+    "bad_config": lambda factory: (
+        factory(
+            model_config(
+                parameters={
+                    "trainer.learning_rate": {"space": "uniform", "lower": 0.1, "upper": 0.01}
+                }
+            ),
+            name="bad_config",
+        ),
+        (),
+        {"check": False},
+    ),
+    "failing": lambda factory: (factory(failing_trial_config(), name="failing"), (), {}),
+}
+
+
+@pytest.fixture(scope="module")
+def first_runs(shared_study_factory):
+    """The runs of FIRST_RUNS, three at a time: name -> (study, CompletedProcess). A test
+    that runs its study again has it to itself (test_two_runs_are_identical adds an
+    output directory of its own to the default study)."""
+    return run_studies({name: spec(shared_study_factory) for name, spec in FIRST_RUNS.items()})
+
+
+def test_random_study_layout_and_outputs(first_runs):
+    study, result = first_runs["default"]
     for i in range(3):
         trial = study.path("trials", f"trial_{i:04d}")
         for name in (
@@ -71,16 +138,8 @@ def test_random_study_layout_and_outputs(study_factory):
     assert yaml.safe_load(study.path("study.yaml").read_text())["num_trials"] == 3
 
 
-def test_grid_search_expands_values(study_factory):
-    config = model_config(
-        parameters={
-            "combiner.output_size": {"space": "grid_search", "values": [4, 8]},
-            "trainer.learning_rate": {"space": "uniform", "lower": 0.005, "upper": 0.05},
-        },
-        executor={},
-    )
-    study = study_factory(config)
-    study.run()
+def test_grid_search_expands_values(first_runs):
+    study, _ = first_runs["grid"]
     sizes = [
         json.loads(study.path("trials", f"trial_{i:04d}", "parameters.json").read_text())[
             "parameters"
@@ -91,13 +150,12 @@ def test_grid_search_expands_values(study_factory):
     assert not study.path("trials", "trial_0002").exists()
 
 
-def test_two_runs_are_identical(study_factory):
-    study = study_factory()
-    study.run(output_directory="one")
+def test_two_runs_are_identical(first_runs):
+    study, _ = first_runs["default"]  # its first run: into results/
     study.run(output_directory="two")
     for i in range(3):
         trial = f"trial_{i:04d}"
-        one = study.path("trials", trial, output_directory="one")
+        one = study.path("trials", trial)
         two = study.path("trials", trial, output_directory="two")
         assert (one / "parameters.json").read_bytes() == (two / "parameters.json").read_bytes()
         assert (one / "config.yaml").read_bytes() == (two / "config.yaml").read_bytes()
@@ -106,10 +164,9 @@ def test_two_runs_are_identical(study_factory):
         assert score_one["metric_score"] == score_two["metric_score"]
 
 
-def test_raising_num_samples_trains_only_new_trials(study_factory):
+def test_raising_num_samples_trains_only_new_trials(first_runs):
     config = model_config(executor={"num_samples": 2})
-    study = study_factory(config)
-    study.run()
+    study, _ = first_runs["raising"]  # its first run: of this config
     before = {
         i: study.path("trials", f"trial_{i:04d}", "train_summary.json").stat().st_mtime_ns
         for i in range(2)
@@ -126,17 +183,10 @@ def test_raising_num_samples_trains_only_new_trials(study_factory):
     assert len(pd.read_csv(study.path("leaderboard.tsv"), sep="\t")) == 4
 
 
-def test_rerun_one_trial_matches_with_braces_in_names_and_paths(study_factory):
+def test_rerun_one_trial_matches_with_braces_in_names_and_paths(first_runs):
     # Braces in a feature name, the metric's output feature and the data file's name are
     # data, never Snakemake wildcards (issue 8.3); a study folder with braces is refused.
-    config = model_config()
-    config["input_features"][1]["name"] = "{training_set}"
-    config["output_features"][0]["name"] = "{trial}"
-    config["hyperopt"]["output_feature"] = "{trial}"
-    study = study_factory(config)
-    frame = make_frame().rename(columns={"x": "{training_set}", "label": "{trial}"})
-    frame.to_csv(study.root / "d{x}.csv", index=False)
-    study.run(dataset="d{x}.csv")
+    study, _ = first_runs["braces"]  # its first run: on d{x}.csv (braces_study)
     original = json.loads(study.path("trials", "trial_0001", "score.json").read_text())
     assert original["status"] == "ok" and original["output_feature"] == "{trial}"
     target = "results/exp/reruns/trial_0001/score.json"
@@ -152,28 +202,16 @@ def test_rerun_one_trial_matches_with_braces_in_names_and_paths(study_factory):
     assert not (study.root / "res{trial}").exists()
 
 
-def test_bad_config_stops_before_any_job(study_factory):
-    config = model_config(
-        parameters={"trainer.learning_rate": {"space": "uniform", "lower": 0.1, "upper": 0.01}}
-    )
-    study = study_factory(config)
-    result = study.run(check=False)
+def test_bad_config_stops_before_any_job(first_runs):
+    study, result = first_runs["bad_config"]  # lower 0.1 > upper 0.01
     assert result.returncode != 0
     assert "hyperopt.parameters.trainer.learning_rate" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (study.root / "results").exists()
 
 
-def test_failing_trial_is_recorded_and_the_study_completes(study_factory):
-    # The title vocabulary has about a dozen words: an SVD to 5000 dimensions cannot fit.
-    config = model_config(
-        parameters={
-            "title.encoder.embedding_size": {"space": "grid_search", "values": [2, 5000]},
-        },
-        executor={},
-    )
-    study = study_factory(config)
-    result = study.run()
+def test_failing_trial_is_recorded_and_the_study_completes(first_runs):
+    study, result = first_runs["failing"]  # embedding_size 5000 for trial_0001
     failed = json.loads(study.path("trials", "trial_0001", "score.json").read_text())
     assert failed["status"] == "failed" and failed["metric_score"] is None
     assert "embedding_size" in failed["error"]

@@ -1,9 +1,12 @@
 """A small external trainer for engine `command` tests.
 
 Usage: logistic.py CONFIG TRAINING VALIDATION TEST OUTPUT [--minimal] [--fail] [--nan]
-                   [--kill-parent-once MARKER]
+                   [--kill-parent-once MARKER] [--attempts FILE]
 Fits a logistic regression on the numeric inputs for a few "epochs" (max_iter steps)
 and writes training_statistics.json in Ludwig's shape (or metrics.json with --minimal).
+--attempts appends a line per start: the trial folder of OUTPUT.
+--kill-parent-once: the first start of all (the one that creates MARKER) kills its parent,
+the train job, and exits.
 """
 
 import json
@@ -21,14 +24,23 @@ from sklearn.metrics import accuracy_score, log_loss
 
 def main() -> None:
     config_path, training, validation, test, output = sys.argv[1:6]
+    if "--attempts" in sys.argv:  # one line per start, appended whole
+        with open(sys.argv[sys.argv.index("--attempts") + 1], "a") as attempts:
+            attempts.write(f"{Path(output).parent.name}\n")
     if "--fail" in sys.argv:
         print("this trainer was asked to fail", file=sys.stderr)
         sys.exit(3)
     if "--kill-parent-once" in sys.argv:  # the train job dies from outside, once
-        marker = Path(sys.argv[sys.argv.index("--kill-parent-once") + 1])
-        if not marker.exists():
-            marker.write_text("killed once")
+        marker = sys.argv[sys.argv.index("--kill-parent-once") + 1]
+        try:  # created or not in one step: of two trials started at once, one kills
+            descriptor = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            pass
+        else:
+            os.write(descriptor, b"killed once")
+            os.close(descriptor)
             os.kill(os.getppid(), signal.SIGKILL)
+            sys.exit(137)  # no orphan left writing into the output the retry starts anew
     config = yaml.safe_load(Path(config_path).read_text())
     inputs = [f["name"] for f in config["input_features"] if f["type"] == "number"]
     target = config["output_features"][0]["name"]
