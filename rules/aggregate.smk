@@ -26,7 +26,7 @@ rule leaderboard:
     conda:
         SKLEARN_ENV
     params:
-        study_dir=LAYOUT.root,
+        study_dir=lambda wildcards, output: os.path.dirname(output.tsv),
         goal=HYPEROPT["goal"],
         hyperopt_config=STUDY.hyperopt_config(),
     script:

@@ -19,6 +19,7 @@ import yaml
 
 from snaketune import legacy, metrics, spaces
 from snaketune.backends import ENGINE_MODULES
+from snaketune.backends.tables import TRAINED_SECTIONS
 from snaketune.errors import ConfigError, NotSupportedError, show
 from snaketune.search import variant
 
@@ -27,16 +28,7 @@ DATA_KEYS = ("dataset", "training_set", "validation_set", "test_set")
 PATH_KEYS = (*DATA_KEYS, "model_config", "output_directory")
 ENGINES = tuple(ENGINE_MODULES)
 
-MODEL_SECTIONS = (
-    "model_type",
-    "input_features",
-    "output_features",
-    "combiner",
-    "trainer",
-    "preprocessing",
-    "defaults",
-    "hyperopt",
-)
+MODEL_SECTIONS = (*TRAINED_SECTIONS, "defaults", "hyperopt")
 # Keys of Ludwig configs that concern Ray or Ludwig's own runtime: accepted, with a notice.
 RUNTIME_KEYS = ("ludwig_version", "backend")
 

@@ -38,15 +38,16 @@ SECTION_NAMES = (
 )
 # Top-level keys that are accepted and ignored by the engines (other modules read or strip them).
 IGNORED_TOP_LEVEL = ("defaults", "hyperopt", "ludwig_version", "backend")
-TOP_LEVEL = (
+# The sections of a model config that an engine trains from.
+TRAINED_SECTIONS = (
     "model_type",
     "input_features",
     "output_features",
     "combiner",
     "trainer",
     "preprocessing",
-    *IGNORED_TOP_LEVEL,
 )
+TOP_LEVEL = (*TRAINED_SECTIONS, *IGNORED_TOP_LEVEL)
 # Ludwig's combiners other than concat.
 LUDWIG_COMBINERS = (
     "sequence_concat",
