@@ -2,7 +2,7 @@
 #   make demo    installs the core package only (the bundled study uses engine sklearn;
 #                no torch), then runs the bundled study
 #   make test    installs torch==TORCH_VERSION (2.13.0), then the dev and torch extras; runs
-#                every test
+#                every test, a worker per CPU (pytest-xdist)
 #   make check   the install of test; runs the unit tests only (not e2e), in < 1 min
 #   make lint    the install of test; runs ruff check, ruff format --check,
 #                snakefmt --check and snakemake --lint
@@ -35,8 +35,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 demo: $(CORE_STAMP)
 	$(BIN)/snakemake --cores 8
 
+# One worker per CPU, each test file on one worker (a file's shared studies run once).
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 check: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e"
