@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from snaketune import metrics
 from snaketune.backends.curves import DIVERGED_HINT, BestSoFar, Curves, TrainingDiverged
+from snaketune.backends.params import AUTO_BATCH_SIZE
 from snaketune.backends.targets import Task
 from snaketune.backends.torch_engine import model as ecd
 
@@ -36,8 +37,6 @@ OPTIMIZER_CLASSES = {
     "adamax": torch.optim.Adamax,
     "nadam": torch.optim.NAdam,
 }
-# trainer.batch_size: auto -> Ludwig's automatic batch size is capped at 128 on CPU.
-AUTO_BATCH_SIZE = 128
 
 
 @dataclass
