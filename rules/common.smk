@@ -43,7 +43,7 @@ def start_study():
             executor["time_budget_s"],
             study.settings.max_failed_trials,
             time.time(),
-            trials_dir=str(study.study_dir / "trials"),
+            trials_dir=study.layout.trials,
         )
     )
     if executor["max_concurrent_trials"]:

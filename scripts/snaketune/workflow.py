@@ -139,14 +139,13 @@ def missing_artifacts(study: Study) -> dict[str, list[str]]:
     return found
 
 
-def retrain_trials(study: Study, missing: dict[str, list[str]] | None = None) -> set[str]:
+def retrain_trials(study: Study, missing: dict[str, list[str]]) -> set[str]:
     """The trials with missing files that an unskip flag can make Snakemake retrain.
 
     The flag works as for a skipped trial: as a target that is absent, it is written anew,
     newer than the summary. A trial that already has its flag (it was skipped once) would
     need the flag deleted, which parse time does not do, so it is left to --forcerun.
     """
-    missing = missing_artifacts(study) if missing is None else missing
     return {tid for tid in missing if not os.path.exists(study.layout.unskip_flag(tid))}
 
 

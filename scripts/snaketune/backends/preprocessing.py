@@ -112,6 +112,15 @@ class Preprocessor:
     def describe(self) -> str:
         return _describe(self.column, self.name)
 
+    def fills_with_mode(self) -> bool:
+        """Whether a value still missing after bfill/ffill takes the training mode: with
+        fill_with_mode, and with drop_row for rows that were not dropped (prediction)."""
+        return self.strategy in ("fill_with_mode", "drop_row") and hasattr(self, "mode_")
+
+    def missing_fill(self) -> Any:
+        """What a value still missing after bfill/ffill becomes."""
+        return self.mode_ if self.fills_with_mode() else self.params["fill_value"]
+
 
 class NumberPreprocessor(Preprocessor):
     kind = "number"
@@ -295,11 +304,7 @@ class CategoryPreprocessor(Preprocessor):
         labels = fill_sequential(labels, self.strategy)
         missing = labels.isna()
         if missing.any():
-            if self.strategy in ("fill_with_mode", "drop_row") and hasattr(self, "mode_"):
-                fill = self.mode_
-            else:
-                fill = self.params["fill_value"]
-            labels = labels.where(~missing, fill)
+            labels = labels.where(~missing, self.missing_fill())
         return labels
 
     def fit(self, series: pd.Series) -> CategoryPreprocessor:

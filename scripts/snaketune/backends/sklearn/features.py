@@ -76,11 +76,7 @@ class TextPreprocessor(Preprocessor):
         docs = fill_sequential(docs, self.strategy)
         missing = docs.isna()
         if missing.any():
-            if self.strategy in ("fill_with_mode", "drop_row") and hasattr(self, "mode_"):
-                fill = self.mode_
-            else:
-                fill = self.params["fill_value"]
-            docs = docs.where(~missing, fill)
+            docs = docs.where(~missing, self.missing_fill())
         return [str(d) for d in docs.tolist()]
 
     def fit(self, series: pd.Series) -> TextPreprocessor:

@@ -69,7 +69,7 @@ class TextPreprocessor(shared.Preprocessor):
         for value, is_missing in zip(docs.tolist(), missing, strict=True):
             if not is_missing:
                 out.append(str(value))
-            elif self.strategy in ("fill_with_mode", "drop_row") and hasattr(self, "mode_"):
+            elif self.fills_with_mode():
                 out.append(self.mode_)
             elif self.params["fill_value"] == self.params["unknown_symbol"]:
                 out.append(None)
