@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 import time
@@ -54,7 +55,33 @@ def start_study():
     return study, layout
 
 
+def sample_trials(study):
+    """Write each trial's sampled values at parse time; in a dry run, name the missing.
+
+    Parse time, not a job per trial: the values are known here, and a job would cost a
+    process per trial. Only the run that holds the study lock writes; a dry run writes
+    nothing and returns a regex of the trials whose values are not on disk yet, for
+    rule sample to show as jobs ("" when there are none or it is not a dry run).
+    """
+    from snaketune.workflow import missing_samplings, sampling_regex, write_samplings
+
+    missing = missing_samplings(study)
+    if workflow.output_settings.dryrun:
+        return sampling_regex(study, missing)
+    if workflow.is_main_process:
+        try:
+            write_samplings(study, missing)
+        except OSError as exc:
+            sys.stderr.write(
+                f"snaketune: cannot write the trials' sampled values: {exc}\n"
+            )
+            sys.exit(1)
+    return ""
+
+
 STUDY, LAYOUT = start_study()
+# Trials whose sampled values a dry run did not find on disk (a regex for rule sample).
+DRY_RUN_SAMPLINGS = sample_trials(STUDY)
 # Trials whose unskip flag is a target: skipped ones, and finished ones that lost files.
 UNSKIP = STUDY.skipped_trials() | STUDY.retrain
 HYPEROPT = STUDY.hyperopt
@@ -64,6 +91,30 @@ EXECUTOR = HYPEROPT["executor"]
 # software: the env only holds snaketune's dependencies).
 SKLEARN_ENV = "../envs/sklearn.yaml"
 ENGINE_ENV = {"torch": "../envs/torch.yaml"}.get(STUDY.settings.engine, SKLEARN_ENV)
+# A train job runs scripts/train.py as a program (no Snakemake import): under
+# --sdm conda with the env's python, otherwise with the python running snakemake.
+TRAIN_PYTHON = (
+    "python"
+    if "conda"
+    in {str(m).lower() for m in workflow.deployment_settings.deployment_method}
+    else sys.executable
+)
+TRAIN_SCRIPT = str(Path(workflow.basedir) / "scripts" / "train.py")
+# Values that reach the train job's command line but are no rerun trigger (params are):
+# the command and the split are in the trial's sampled/<digest>/ name already.
+COMMAND_JSON = json.dumps(STUDY.settings.command)
+SPLIT = HYPEROPT["split"]
+TRIALS_DIR = LAYOUT.trials
+TRAIN_COMMAND = (
+    "{TRAIN_PYTHON:q} {TRAIN_SCRIPT:q} --log {log:q}"
+    " --config {input.config:q} --parameters {input.parameters:q}"
+    " --prepared {input.prepared:q} --summary {output.summary:q} --score {output.score:q}"
+    " --engine {params.engine:q} --command {COMMAND_JSON:q}"
+    " --output-feature {params.output_feature:q} --metric {params.metric:q}"
+    " --split {SPLIT:q} --stage {wildcards.stage} --trials {TRIALS_DIR:q}"
+    " --threads {threads} --gpus {resources.gpu}"
+    " --timeout-s {resources.trial_timeout_s} --memory-mb {resources.trial_memory_mb}"
+)
 
 
 wildcard_constraints:
@@ -74,20 +125,13 @@ wildcard_constraints:
 
 
 def get_final_outputs():
-    """The study's outputs, and each trial's sampled/<digest>/ files as targets.
-
-    As targets, a trial's current values are produced even where its older results
-    exist; being newer than those, they make Snakemake retrain the trial by mtime alone,
-    with or without its records of earlier runs.
-    """
-    sampled = [sampled_files(trial)["parameters"] for trial in STUDY.trials]
+    """The study's outputs, and the unskip flags of trials this run must train again."""
     unskip = [LAYOUT.unskip_flag(tid) for tid in sorted(UNSKIP)]
     return [
         LAYOUT.study_yaml,
         LAYOUT.leaderboard_tsv,
         LAYOUT.hyperopt_statistics,
         LAYOUT.best,
-        *sampled,
         *unskip,
     ]
 
@@ -105,45 +149,23 @@ def get_prep_key(wildcards):
     return STUDY.preps[wildcards.prep_id]
 
 
-def get_sampled_trial(wildcards):
-    """The trial a sampled/<digest>/ folder is for; an outdated digest has no rule."""
-    trial = STUDY.trial(wildcards.trial)
-    if wildcards.digest != trial.digest:
-        raise ValueError(
-            f"{wildcards.trial}: sampled/{wildcards.digest} is not this study's"
-        )
-    return trial
-
-
-def get_trial_record(wildcards):
-    return get_sampled_trial(wildcards).record
-
-
-def get_trial_config(wildcards):
-    return get_sampled_trial(wildcards).config
-
-
-def sampled_files(trial):
-    """The trial's values, in a folder named by everything its result depends on.
-
-    A trial whose values, config, data or metric changed gets a new folder; the folder
-    is a target of the run (get_final_outputs), so it is written anew and the trial is
-    retrained, with or without Snakemake's own records of the last run.
-    """
-    return {
-        name: LAYOUT.sampled(trial.trial_id, trial.digest, f"{name}.{ext}")
-        for name, ext in (("config", "yaml"), ("parameters", "json"))
-    }
-
-
 def get_sampled(wildcards):
     """The trial's values; for a trial a run once skipped, also its unskip flag.
+
+    The values are in a folder named by everything the trial's result depends on
+    (sampled/<digest>/), written at parse time: a trial whose values, config, data or
+    metric changed gets a new folder, newer than its results, so Snakemake retrains it
+    by mtime alone, with or without its own records of the last run.
 
     A skipped trial's job removed the flag, so the next run (which has it as a target)
     writes it anew, newer than the skipped summary: the trial is trained then. The flag
     stays an input afterwards, so the set of inputs does not change again.
     """
-    files = sampled_files(STUDY.trial(wildcards.trial))
+    trial = STUDY.trial(wildcards.trial)
+    files = {
+        name: LAYOUT.sampled(trial.trial_id, trial.digest, f"{name}.{ext}")
+        for name, ext in (("config", "yaml"), ("parameters", "json"))
+    }
     flag = LAYOUT.unskip_flag(wildcards.trial)
     if wildcards.stage == "trials" and (
         wildcards.trial in UNSKIP or os.path.exists(flag)
@@ -176,16 +198,18 @@ def get_original_score(wildcards):
 def get_train_resources():
     """Resources, not params: changing a limit must not retrain finished trials."""
     settings = STUDY.settings
-    resources = {"trial_slots": 1}
-    if EXECUTOR["gpu_resources_per_trial"]:
-        resources["gpu"] = EXECUTOR["gpu_resources_per_trial"]
+    # trial_timeout_s and trial_memory_mb reach the job's command line; 0 means no limit.
+    resources = {
+        "trial_slots": 1,
+        "gpu": EXECUTOR["gpu_resources_per_trial"],
+        "trial_timeout_s": settings.trial_timeout_s or 0,
+        "trial_memory_mb": settings.trial_memory_mb or 0,
+    }
     if settings.trial_timeout_s:
-        resources["trial_timeout_s"] = settings.trial_timeout_s
         resources["runtime"] = (
             settings.trial_timeout_s // 60 + 5
         )  # minutes, for clusters
     if settings.trial_memory_mb:
-        resources["trial_memory_mb"] = settings.trial_memory_mb
         resources["mem_mb"] = settings.trial_memory_mb + 512
     return resources
 

@@ -28,30 +28,32 @@ rule unskip:
         "../scripts/unskip.py"
 
 
-rule sample:
-    output:
-        parameters=LAYOUT.sampled("{trial}", "{digest}", "parameters.json"),
-        config=LAYOUT.sampled("{trial}", "{digest}", "config.yaml"),
-    log:
-        LAYOUT.log("sample", "{trial}_{digest}"),
-    localrule: True
-    conda:
-        SKLEARN_ENV
-    params:
-        record=get_trial_record,
-        config=get_trial_config,
-    script:
-        "../scripts/sample.py"
+if DRY_RUN_SAMPLINGS:
+
+    # A real run writes each trial's sampled values at parse time (write_samplings); a
+    # dry run writes nothing, so the trials whose values are not on disk yet show as a
+    # job here. It never runs: without -n, this rule does not exist.
+    rule sample:
+        output:
+            parameters=LAYOUT.sampled("{trial}", "{digest}", "parameters.json"),
+            config=LAYOUT.sampled("{trial}", "{digest}", "config.yaml"),
+        wildcard_constraints:
+            trial=DRY_RUN_SAMPLINGS,
+        localrule: True
+        shell:
+            "exit 1"
 
 
 rule train:
     input:
         unpack(get_sampled),
+        unpack(get_original_score),
         prepared=get_prepared_dir,
     output:
         summary=LAYOUT.trial_file("{trial}", "train_summary.json", "{stage}"),
         parameters=LAYOUT.trial_file("{trial}", "parameters.json", "{stage}"),
         config=LAYOUT.trial_file("{trial}", "config.yaml", "{stage}"),
+        score=LAYOUT.trial_file("{trial}", "score.json", "{stage}"),
     log:
         LAYOUT.trial_file("{trial}", "train.log", "{stage}"),
     benchmark:
@@ -67,25 +69,5 @@ rule train:
         command=get_command,
         output_feature=get_output_feature,
         metric=HYPEROPT["metric"],
-    script:
-        "../scripts/train.py"
-
-
-rule score:
-    input:
-        unpack(get_original_score),
-        summary=LAYOUT.trial_file("{trial}", "train_summary.json", "{stage}"),
-        parameters=LAYOUT.trial_file("{trial}", "parameters.json", "{stage}"),
-    output:
-        LAYOUT.trial_file("{trial}", "score.json", "{stage}"),
-    log:
-        LAYOUT.log("score", "{stage}_{trial}"),
-    localrule: True
-    conda:
-        SKLEARN_ENV
-    params:
-        output_feature=get_output_feature,
-        metric=HYPEROPT["metric"],
-        split=HYPEROPT["split"],
-    script:
-        "../scripts/score.py"
+    shell:
+        TRAIN_COMMAND

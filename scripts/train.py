@@ -1,30 +1,78 @@
-"""Rule train: train one trial; a failing trial is recorded, not raised."""
+"""Rule train: train one trial and score it; a failing trial is recorded, not raised.
 
+A plain program (`python scripts/train.py ...`), not a Snakemake `script:`: it imports
+no Snakemake, so a trial job costs its engine's imports and its training only. Its
+directory is sys.path[0], so the package next to it is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
 import sys
+from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821, SIM115
 
-from snaketune.trial import pin_threads  # noqa: E402
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("config", "parameters", "prepared", "summary", "score", "log"):
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--engine", required=True)
+    parser.add_argument("--command", default="null", help="engine command's argv, as JSON")
+    parser.add_argument("--output-feature", required=True)
+    parser.add_argument("--metric", required=True)
+    parser.add_argument("--split", required=True)
+    parser.add_argument("--stage", default="trials", choices=("trials", "reruns"))
+    parser.add_argument("--trials", default="", help="the study's trials folder")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--gpus", type=int, default=0)
+    parser.add_argument("--timeout-s", type=int, default=0, help="0: no limit")
+    parser.add_argument("--memory-mb", type=int, default=0, help="0: no limit")
+    return parser.parse_args(argv)
 
-pin_threads(snakemake.threads)  # noqa: F821
 
-from snaketune.limits import TrialLimits  # noqa: E402
-from snaketune.trial import run_trial  # noqa: E402
+def original_score(args: argparse.Namespace) -> str | None:
+    """A re-run trial is compared with the study's own result for it (a rule input)."""
+    if args.stage != "reruns":
+        return None
+    trial_id = json.loads(Path(args.parameters).read_text(encoding="utf-8"))["trial_id"]
+    return str(Path(args.trials) / trial_id / "score.json")
 
-resources = snakemake.resources  # noqa: F821
 
-run_trial(
-    config_path=snakemake.input.config,  # noqa: F821
-    parameters_path=snakemake.input.parameters,  # noqa: F821
-    prepared_dir=snakemake.input.prepared,  # noqa: F821
-    summary_path=snakemake.output.summary,  # noqa: F821
-    engine_name=snakemake.params.engine,  # noqa: F821
-    threads=snakemake.threads,  # noqa: F821
-    output_feature=snakemake.params.output_feature,  # noqa: F821
-    metric=snakemake.params.metric,  # noqa: F821
-    gpus=resources.get("gpu", 0),
-    command=snakemake.params.command,  # noqa: F821
-    limits=TrialLimits(
-        timeout_s=resources.get("trial_timeout_s"), memory_mb=resources.get("trial_memory_mb")
-    ),
-)
+def main(argv: list[str]) -> None:
+    args = parse_arguments(argv)
+    sys.stderr = open(args.log, "w", buffering=1)  # noqa: SIM115 (the job's whole life)
+
+    from snaketune.trial import pin_threads
+
+    pin_threads(args.threads)  # before numpy, BLAS or torch load
+
+    from snaketune.limits import TrialLimits
+    from snaketune.trial import run_trial, score_trial_dir
+
+    run_trial(
+        config_path=args.config,
+        parameters_path=args.parameters,
+        prepared_dir=args.prepared,
+        summary_path=args.summary,
+        engine_name=args.engine,
+        threads=args.threads,
+        output_feature=args.output_feature,
+        metric=args.metric,
+        gpus=args.gpus,
+        command=json.loads(args.command),
+        limits=TrialLimits(timeout_s=args.timeout_s or None, memory_mb=args.memory_mb or None),
+    )
+    score_trial_dir(
+        summary_path=args.summary,
+        parameters_path=args.parameters,
+        score_path=args.score,
+        output_feature=args.output_feature,
+        metric=args.metric,
+        split=args.split,
+        original_path=original_score(args),
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from base64 import urlsafe_b64encode
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,6 +50,13 @@ def remove_snakemake_locks(study) -> None:
     """What `snakemake --unlock` does (Snakemake's file persistence deletes .snakemake/locks),
     without starting Snakemake for it."""
     shutil.rmtree(study.root / ".snakemake" / "locks", ignore_errors=True)
+
+
+def recorded(study, path: Path) -> bool:
+    """Snakemake recorded the job that wrote `path` as finished (file persistence)."""
+    key = urlsafe_b64encode(str(path.relative_to(study.root)).encode()).decode()
+    folder = study.root / ".snakemake"
+    return (folder / "metadata" / key).exists() and not (folder / "incomplete" / key).exists()
 
 
 def stamps(study, pattern: str) -> dict[Path, int]:
@@ -109,9 +117,9 @@ def test_sigkill_at_many_points_then_resume_gives_the_same_leaderboard(study_fac
     for point, kind, value in KILL_POINTS:
         if kind == "time":
             value = 0.3 + rng.random()
-        # A trial is finished once scored: its train job completed and was recorded.
-        # (One killed between writing its summary and Snakemake's record is redone.)
-        finished = set(stamps(study, "trials/*/score.json"))
+        # A trial is finished once its train job (which scores it too) was recorded by
+        # Snakemake; one killed between writing score.json and that record is redone.
+        finished = {path for path in stamps(study, "trials/*/score.json") if recorded(study, path)}
         remove_snakemake_locks(study)  # the kill left them (the last resume unlocks by CLI)
         process = start(study)
         before = stamps(study, value) if kind == "write" else {}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
+from pathlib import Path
 
 import joblib
 import pandas as pd
@@ -164,9 +166,27 @@ def test_two_runs_are_identical(first_runs):
         assert score_one["metric_score"] == score_two["metric_score"]
 
 
+# What the first run of the "raising" study gives, recorded at commit b293c0f (before the
+# job structure of issue 10: one job per trial, sampled values written at parse time):
+# every change to how trials run must leave these files bit for bit the same.
+RAISING_RESULTS = {
+    "trial_0000": ("acc51b0421cd416b", "7116fad2f1fdd3e2", 0.1875),
+    "trial_0001": ("57ce6e5606066186", "4e1a2820109bdc22", 0.75),
+}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 def test_raising_num_samples_trains_only_new_trials(first_runs):
     config = model_config(executor={"num_samples": 2})
     study, _ = first_runs["raising"]  # its first run: of this config
+    for trial, (parameters, statistics, score) in RAISING_RESULTS.items():
+        folder = study.path("trials", trial)
+        assert _sha(folder / "parameters.json") == parameters
+        assert _sha(folder / "training_statistics.json") == statistics
+        assert json.loads((folder / "score.json").read_text())["metric_score"] == score
     before = {
         i: study.path("trials", f"trial_{i:04d}", "train_summary.json").stat().st_mtime_ns
         for i in range(2)

@@ -332,13 +332,12 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
         tid = trial_id(index)
         resolved = _resolve(engine, model.model, parameters)
         try:
-            engine.validate_config(resolved)
+            key = engine.check_trial(resolved)
         except ConfigError as exc:
             raise type(exc)(
                 f"hyperopt.parameters: {tid} (parameters {json.dumps(parameters)}) gives an "
                 f"invalid config: {exc}"
             ) from None
-        key = engine.preprocessing_key(resolved)
         # The prepared folder's name changes with the data's content and the split seed,
         # so changed data is never read from an old folder.
         identity = {"key": key, "data": data_prints, "seed": settings.random_seed}

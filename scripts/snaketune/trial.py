@@ -114,9 +114,14 @@ def _raise_if_environment(exc: Exception, trial_id: str, out_dir: Path, summary_
 
 
 def pin_threads(threads: int) -> None:
-    """Limit BLAS/OpenMP pools to the CPUs the trial was given (before numpy loads)."""
+    """Limit BLAS/OpenMP pools to the CPUs the trial was given (before numpy loads).
+
+    torch's intra- and inter-op pools are set by the torch engine (torch_settings);
+    Hugging Face tokenizers would start a pool of their own per trial.
+    """
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 
 def run_trial(
@@ -141,6 +146,7 @@ def run_trial(
     from threadpoolctl import threadpool_limits
 
     from snaketune.backends import get_engine
+    from snaketune.backends.base import Phases
 
     started = time.perf_counter()
     out_dir = Path(summary_path).parent
@@ -168,8 +174,10 @@ def run_trial(
         io.write_json(summary_path, summary)
         (out_dir / UNSKIP_FLAG).unlink(missing_ok=True)
         return summary
+    phases = Phases()
     try:
-        engine = get_engine(engine_name, command=command)
+        with phases("imports"):  # the engine's modules (sklearn, torch, ...)
+            engine = get_engine(engine_name, command=command)
         with threadpool_limits(limits=threads), enforce(limits or TrialLimits()) as watched:
             train_started = time.perf_counter()
             info = engine.train(
@@ -182,6 +190,7 @@ def run_trial(
                 metric=metric,
                 gpus=gpus,
                 config_path=config_path,
+                phases=phases,
             )
             summary["train_time_s"] = round(time.perf_counter() - train_started, 4)
         summary.update(best_epoch=info.get("best_epoch"), epochs_run=info.get("epochs_run"))
@@ -194,6 +203,7 @@ def run_trial(
             (out_dir / name).unlink(missing_ok=True)
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     summary["duration_s"] = round(time.perf_counter() - started, 4)
+    summary["timings_s"] = phases.rounded()  # where duration_s went (benchmarks read it)
     io.write_json(summary_path, summary)
     return summary
 

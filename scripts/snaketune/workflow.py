@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 from pathlib import Path
 
 from snaketune import io
 from snaketune.errors import ConfigError
 from snaketune.layout import StudyLayout
-from snaketune.study import Study, load_study
+from snaketune.study import Study, Trial, load_study
 from snaketune.study_lock import hold_study_lock, study_lock_notice
 from snaketune.trial import PROGRAM_OUTPUT, result_artifacts
 
 BUNDLED_CONFIG = Path("config") / "config.yaml"
+SAMPLED_FILES = ("parameters.json", "config.yaml")
 
 
 def load_workflow_study(
@@ -183,6 +186,49 @@ def artifact_notices(
         notice += f" To train {', '.join(rest[:10])}{', …' if len(rest) > 10 else ''} again: "
         notice += _forcerun_command(study, cwd, rest) + "."
     return [notice]
+
+
+# --------------------------------------------------------------------------- sampled values
+
+
+def missing_samplings(study: Study) -> list[Trial]:
+    """The trials whose current sampled/<digest>/ folder lacks a file."""
+    layout = study.layout
+    return [
+        trial
+        for trial in study.trials
+        if not all(
+            os.path.exists(layout.sampled(trial.trial_id, trial.digest, name))
+            for name in SAMPLED_FILES
+        )
+    ]
+
+
+def write_samplings(study: Study, trials: list[Trial]) -> None:
+    """Each trial's values into its sampled/<digest>/ folder; older samplings go.
+
+    Written only when missing, so an unchanged trial keeps its folder's mtime (older
+    than its results: not retrained). An older sampling is removed, so that returning
+    to those values later writes them anew and trains the trial again.
+    """
+    for trial in trials:
+        parameters = Path(study.layout.sampled(trial.trial_id, trial.digest, "parameters.json"))
+        folder = parameters.parent
+        if folder.parent.is_dir():
+            for sibling in folder.parent.iterdir():
+                if sibling != folder and sibling.is_dir() and not sibling.is_symlink():
+                    shutil.rmtree(sibling)
+        io.write_json(parameters, trial.record)
+        io.write_yaml(folder / "config.yaml", trial.config)
+
+
+def sampling_regex(study: Study, missing: list[Trial]) -> str:
+    """A regex of the missing trials' ids ("" for none), for a dry run's rule sample."""
+    if not missing:
+        return ""
+    if len(missing) == len(study.trials):
+        return r"trial_\d\d\d\d+"
+    return "|".join(re.escape(trial.trial_id) for trial in missing)
 
 
 def rule_path(path: Path, cwd: Path) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from snaketune.errors import ConfigError
 
-if TYPE_CHECKING:  # the contract module imports numpy and pandas; the registry stays light
+if TYPE_CHECKING:
     from snaketune.backends.base import Engine
 
 ENGINE_MODULES = {

@@ -1,33 +1,55 @@
-"""The engine contract, and what the engines that check configs against tables share.
+"""The engine contract: what the workflow asks of an engine.
 
-`Engine` is what the workflow asks of an engine (in the spirit of Optuna's
-`BaseSampler`): the registry in `backends/__init__.py` returns one, the rules call
-nothing else. `SchemaEngine` implements the config side and the prepare step from
-an engine's schema module (its `TABLES`, `with_defaults`); an engine adds how its
-inputs are prepared and how it trains. `PredictorBase` is the trained model's
-public face: predict and predict_proba on raw data frames.
+`Engine` is in the spirit of Optuna's `BaseSampler`: the registry in
+`backends/__init__.py` returns one, the rules call nothing else. This module imports
+nothing heavy, so that a job that only supervises a program (engine command) starts
+in milliseconds; the table-driven engines build on `schema_engine.SchemaEngine`.
 """
 
 from __future__ import annotations
 
-import copy
+import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from snaketune.errors import NotSupportedError
 
-from snaketune import io
-from snaketune.backends import targets
-from snaketune.backends.preprocessing import Preprocessor
-from snaketune.backends.tables import FEATURE_TYPES
-from snaketune.errors import DataError, NotSupportedError
+if TYPE_CHECKING:  # a train job of engine command never loads numpy, pandas or sklearn
+    import pandas as pd
+
+    from snaketune.backends.schema_engine import PredictorBase
 
 MODEL_FILE = "model.joblib"
 STATISTICS_FILE = "training_statistics.json"
+
+
+class Phases:
+    """Seconds spent per phase of a trial (load, build, train, evaluate, write, ...).
+
+    train_summary.json keeps them as `timings_s`, so a benchmark can say where a
+    trial's time outside training goes. A phase timed again adds up.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def rounded(self) -> dict[str, float]:
+        return {name: round(value, 4) for name, value in self.seconds.items()}
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,7 @@ class TrainJob:
     metric: str | None = None
     gpus: int = 0  # GPUs the job was given; engines without GPU support train on the CPU
     config_path: str | None = None
+    phases: Phases = field(default_factory=Phases)
 
 
 class Engine(ABC):
@@ -72,6 +95,11 @@ class Engine(ABC):
     def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
         """The part of a config that decides the prepared data: trials sharing it share it."""
 
+    def check_trial(self, config: dict[str, Any]) -> dict[str, Any]:
+        """validate_config, then the preprocessing key: what parse time asks of each trial."""
+        self.validate_config(config)
+        return self.preprocessing_key(config)
+
     @abstractmethod
     def prepare(
         self, config: dict[str, Any], splits: dict[str, pd.DataFrame], out_dir: str, seed: int
@@ -90,16 +118,19 @@ class Engine(ABC):
         metric: str | None = None,
         gpus: int = 0,
         config_path: str | None = None,
+        phases: Phases | None = None,
     ) -> dict[str, Any]:
         """Train one trial: write MODEL_FILE (if any) and STATISTICS_FILE into `out_dir`.
 
         Returns best_epoch and epochs_run (and what else the engine reports) for the
         trial's summary. The hyperopt `output_feature` and `metric` choose the best
-        evaluation; `config_path` is the trial's config file, for engines that pass it on.
+        evaluation; `config_path` is the trial's config file, for engines that pass it on;
+        `phases` collects where the time went.
         """
         job = TrainJob(
             config, Path(prepared_dir), Path(out_dir), seed=seed, threads=threads,
             output_feature=output_feature, metric=metric, gpus=gpus, config_path=config_path,
+            phases=phases or Phases(),
         )  # fmt: skip
         return self.train_job(job)
 
@@ -113,177 +144,3 @@ class Engine(ABC):
             f"engine {self.name} keeps no predictor of its own; its program's output folder "
             "holds what it trained."
         )
-
-
-class SchemaEngine(Engine):
-    """Defaults, validation, the preprocessing key and prepare, from the engine's `schema`.
-
-    A subclass gives `input_preprocessor` and `prepared_input` (how a column becomes
-    the engine's input), `describe_inputs` (what info.json says of them) and `train`.
-    """
-
-    schema: ModuleType
-    feature_types = FEATURE_TYPES
-    format_version = 1
-
-    @property
-    def name(self) -> str:
-        return self.schema.ENGINE_NAME
-
-    def default_encoder(self, feature_type: str) -> str | None:
-        return self.schema.TABLES.default_encoders.get(feature_type)
-
-    def default_decoder(self, feature_type: str) -> str | None:
-        return self.schema.TABLES.default_decoders.get(feature_type)
-
-    def validate_config(self, config: dict[str, Any]) -> None:
-        self.schema.with_defaults(config)
-
-    def config_notices(self, config: dict[str, Any]) -> list[str]:
-        """Only engines whose schema defines `ludwig_differences` have any."""
-        differences = getattr(self.schema, "ludwig_differences", None)
-        return differences(config) if differences is not None else []
-
-    def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
-        """Split + each feature's name/type/column/preprocessing, defaults filled in.
-
-        It is itself a valid config, so `prepare` can be given the key alone.
-        """
-        full = self.schema.with_defaults(config)
-
-        def strip(feature: dict[str, Any]) -> dict[str, Any]:
-            return {
-                k: copy.deepcopy(feature[k]) for k in ("name", "type", "column", "preprocessing")
-            }
-
-        return {
-            "input_features": [strip(f) for f in full["input_features"]],
-            "output_features": [strip(f) for f in full["output_features"]],
-            "preprocessing": copy.deepcopy(full["preprocessing"]),
-        }
-
-    # ------------------------------------------------------------------ prepare
-
-    @abstractmethod
-    def input_preprocessor(self, feature: dict[str, Any]) -> Preprocessor:
-        """An input feature's preprocessor, unfitted."""
-
-    @abstractmethod
-    def prepared_input(self, preprocessor: Preprocessor, series: pd.Series) -> Any:
-        """A raw column as the engine stores it prepared."""
-
-    def describe_inputs(self, preprocessors: dict[str, Preprocessor]) -> dict[str, Any]:
-        """What info.json says of the fitted input preprocessors (vocabulary sizes, ...)."""
-        return {}
-
-    def prepare(
-        self, config: dict[str, Any], splits: dict[str, pd.DataFrame], out_dir: str, seed: int
-    ) -> dict[str, Any]:
-        key = self.preprocessing_key(config)
-        full = self.schema.with_defaults(key)
-        rows = targets.prepare_rows(
-            full, splits, self.input_preprocessor, self.prepared_input, log=io.log
-        )
-        output = full["output_features"][0]
-        info = {
-            "format": self.format_version,
-            **rows.info,
-            **self.describe_inputs(rows.preprocessors),
-            "classes": list(rows.target.classes_) if output["type"] == "category" else None,
-        }
-        folder = Path(out_dir) / self.name
-        io.dump_joblib(
-            folder / "preprocessors.joblib",
-            {"key": key, "inputs": rows.preprocessors, "output": rows.target},
-        )
-        io.dump_joblib(folder / "splits.joblib", rows.splits)
-        io.write_json(folder / "info.json", info)
-        return info
-
-    def load_prepared(
-        self, prepared_dir: str | Path, config: dict[str, Any]
-    ) -> tuple[Any, Any, Any]:
-        """(input preprocessors, target, prepared splits), refused if made for another key."""
-        import joblib
-
-        folder = Path(prepared_dir) / self.name
-        stored = joblib.load(folder / "preprocessors.joblib")
-        if stored["key"] != self.preprocessing_key(config):
-            raise ValueError(
-                f"the prepared data in {prepared_dir} was made for a different preprocessing "
-                "block than this trial's config; re-run the prepare step."
-            )
-        return stored["inputs"], stored["output"], joblib.load(folder / "splits.joblib")
-
-    def save_trained(self, out_dir: Path, predictor: PredictorBase, statistics: dict) -> None:
-        io.dump_joblib(out_dir / MODEL_FILE, predictor)
-        io.write_json(out_dir / STATISTICS_FILE, statistics)
-
-    def load_predictor(self, model_dir: str | Path) -> PredictorBase:
-        import joblib
-
-        return joblib.load(Path(model_dir) / MODEL_FILE)
-
-
-class PredictorBase:
-    """Predicts on raw data frames in the label space of the dataset; picklable.
-
-    A subclass sets `task`, `output` (the fitted target), `input_features` and
-    `preprocessors`, and gives `scores`: what metrics score, for a raw frame.
-    """
-
-    task: targets.Task
-    output: Any
-    input_features: list[dict[str, Any]]
-
-    def scores(self, frame: pd.DataFrame) -> np.ndarray:
-        raise NotImplementedError
-
-    def columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The frame, checked to hold every input column, with a fresh index."""
-        missing = [f["column"] for f in self.input_features if f["column"] not in frame.columns]
-        if missing:
-            raise DataError(
-                f"predict: the data frame lacks the input column(s) {', '.join(missing)}; "
-                f"it has: {', '.join(map(str, frame.columns))}."
-            )
-        return frame.reset_index(drop=True)
-
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        if not self.task.is_classifier:
-            raise AttributeError("predict_proba: a number output has no probabilities; use predict")
-        scores = self.scores(frame)
-        if self.task.output_type == "binary":
-            return np.column_stack([1.0 - scores, scores])
-        return scores
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        if not self.task.is_classifier:
-            return self.scores(frame)
-        proba = self.predict_proba(frame)
-        if self.task.output_type == "binary":
-            chosen = proba[:, 1] >= 0.5
-            labels = self.classes_
-            if labels == [False, True]:
-                return chosen
-            return np.where(chosen, labels[1], labels[0]).astype(object)
-        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
-
-    @property
-    def output_feature(self) -> str:
-        return self.task.output_name
-
-    @property
-    def output_type(self) -> str:
-        return self.task.output_type
-
-    @property
-    def classes_(self) -> list[Any]:
-        if self.task.output_type == "category":
-            return list(self.output.labels_)
-        if self.task.output_type == "binary":
-            true_label = self.output.true_label_
-            if true_label is not None and len(self.output.labels_) == 2:
-                return [next(v for v in self.output.labels_ if v != true_label), true_label]
-            return [False, True]
-        raise AttributeError("a number output has no classes")

@@ -73,6 +73,9 @@ class EngineTables:
         return cls(**found)
 
 
+_IMMUTABLE = (bool, int, float, str, type(None))
+
+
 def with_defaults(config: Any, engine: EngineTables) -> dict[str, Any]:
     """The checked config with every parameter set; ConfigError at the first problem."""
     return _Walk(engine).config(config)
@@ -102,7 +105,10 @@ class _Walk:
             out[key] = check_value(f"{path}.{key}", value, params[key], self.engine.name)
         for key, param in params.items():
             if key not in out:
-                out[key] = copy.deepcopy(param.default)
+                default = param.default
+                # A default that is a value needs no copy (most are: parse time checks
+                # every trial of a study, 10,000 of them or more).
+                out[key] = default if isinstance(default, _IMMUTABLE) else copy.deepcopy(default)
         return out
 
     def typed(self, block: dict, path: str, params: Table, kind: str, what: str) -> dict:

@@ -305,7 +305,8 @@ def _follow(trial: _TrialProcesses, log: CappedLog) -> int:
             trial.track()
             next_track = time.monotonic() + TRACK_EVERY_S
         if fd is None:  # every writer closed the pipe; the program still runs
-            time.sleep(_POLL_S)
+            with suppress(subprocess.TimeoutExpired):  # returns the moment it exits
+                child.wait(timeout=_POLL_S)
         elif select.select([fd], [], [], _POLL_S)[0]:
             chunk = os.read(fd, _READ_BYTES)
             if chunk:

@@ -19,8 +19,9 @@ import pandas as pd
 
 from snaketune import io
 from snaketune.backends import targets
-from snaketune.backends.base import SchemaEngine, TrainJob
+from snaketune.backends.base import TrainJob
 from snaketune.backends.preprocessing import Preprocessor
+from snaketune.backends.schema_engine import SchemaEngine
 from snaketune.backends.sklearn import features as feats
 from snaketune.backends.sklearn import models, schema
 from snaketune.backends.sklearn.predictor import Predictor
@@ -49,34 +50,38 @@ class SklearnEngine(SchemaEngine):
 
     def train_job(self, job: TrainJob) -> dict[str, int]:
         # scikit-learn trains on the CPU only (job.gpus is not used).
-        config = job.config
-        full = schema.with_defaults(config)
-        preprocessors, target, prepared = self.load_prepared(job.prepared_dir, config)
+        config, timed = job.config, job.phases
+        with timed("load"):
+            full = schema.with_defaults(config)
+            preprocessors, target, prepared = self.load_prepared(job.prepared_dir, config)
         output = full["output_features"][0]
         task = targets.task_for(output, target)
         field, metric = targets.selection(full, job.output_feature, job.metric)
 
-        encoder = feats.InputEncoder(full["input_features"], preprocessors, job.seed)
-        y_train = prepared["training"]["y"]
-        y_fit = targets.fit_target(output, target, y_train)
-        X_train = encoder.fit_transform(prepared["training"]["X"], y_fit, _target_type(task))
-        data = {"training": (X_train, y_train)}
-        for split in ("validation", "test"):
-            if split in prepared:
-                data[split] = (encoder.transform(prepared[split]["X"]), prepared[split]["y"])
-        if full["model_type"] == "gbm":
-            data = {split: (_dense_for_gbm(X), y) for split, (X, y) in data.items()}
+        with timed("build"):  # the input encoding, fitted on the training split
+            encoder = feats.InputEncoder(full["input_features"], preprocessors, job.seed)
+            y_train = prepared["training"]["y"]
+            y_fit = targets.fit_target(output, target, y_train)
+            X_train = encoder.fit_transform(prepared["training"]["X"], y_fit, _target_type(task))
+            data = {"training": (X_train, y_train)}
+            for split in ("validation", "test"):
+                if split in prepared:
+                    data[split] = (encoder.transform(prepared[split]["X"]), prepared[split]["y"])
+            if full["model_type"] == "gbm":
+                data = {split: (_dense_for_gbm(X), y) for split, (X, y) in data.items()}
         trainer = models.train_gbm if full["model_type"] == "gbm" else models.train_ecd
         select: dict[str, Any] = {"field": field, "metric": metric, "log": io.log}
         if not task.is_classifier:
             select["y_fit"] = y_fit
-        result = trainer(full, task, data, job.seed, **select)
+        with timed("train"):  # fitting, and evaluating each split per epoch
+            result = trainer(full, task, data, job.seed, **select)
 
         predictor = Predictor(
             config=full, preprocessors=preprocessors, output=target, encoder=encoder,
             model=result.model, task=task,
         )  # fmt: skip
-        self.save_trained(job.out_dir, predictor, result.statistics)
+        with timed("write"):
+            self.save_trained(job.out_dir, predictor, result.statistics)
         return {"best_epoch": int(result.best_epoch), "epochs_run": int(result.epochs_run)}
 
 

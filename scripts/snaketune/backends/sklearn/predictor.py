@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from snaketune.backends.base import PredictorBase
+from snaketune.backends.schema_engine import PredictorBase
 from snaketune.backends.sklearn import features as feats
 from snaketune.backends.sklearn import models
 from snaketune.backends.targets import Task

@@ -20,8 +20,9 @@ import torch
 
 from snaketune import io
 from snaketune.backends import targets
-from snaketune.backends.base import SchemaEngine, TrainJob
+from snaketune.backends.base import TrainJob
 from snaketune.backends.preprocessing import Preprocessor
+from snaketune.backends.schema_engine import SchemaEngine
 from snaketune.backends.torch_engine import preprocessing, schema, training
 from snaketune.backends.torch_engine.predictor import TorchPredictor
 
@@ -61,8 +62,10 @@ class TorchEngine(SchemaEngine):
     # ------------------------------------------------------------------ train
 
     def train_job(self, job: TrainJob) -> dict[str, int]:
-        full = schema.with_defaults(job.config)
-        preprocessors, target, prepared = self.load_prepared(job.prepared_dir, job.config)
+        timed = job.phases
+        with timed("load"):
+            full = schema.with_defaults(job.config)
+            preprocessors, target, prepared = self.load_prepared(job.prepared_dir, job.config)
         output = full["output_features"][0]
         task = targets.task_for(output, target)
         field, metric = targets.selection(full, job.output_feature, job.metric)
@@ -85,11 +88,12 @@ class TorchEngine(SchemaEngine):
         with training.torch_settings(job.threads, deterministic=device.type == "cpu"):
             result = training.train(
                 full, spec, data, task, seed=job.seed, device=device, field=field, metric=metric,
-                classes=classes, log=io.log,
+                classes=classes, log=io.log, phases=timed,
             )  # fmt: skip
         predictor = TorchPredictor(
             spec=spec, preprocessors=preprocessors, output=target,
             state_dict=result.state_dict, task=task,
         )  # fmt: skip
-        self.save_trained(job.out_dir, predictor, result.statistics)
+        with timed("write"):
+            self.save_trained(job.out_dir, predictor, result.statistics)
         return {"best_epoch": int(result.best_epoch), "epochs_run": int(result.epochs_run)}

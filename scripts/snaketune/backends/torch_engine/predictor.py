@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from snaketune.backends.base import PredictorBase
+from snaketune.backends.schema_engine import PredictorBase
 from snaketune.backends.targets import Task
 from snaketune.backends.torch_engine import model as ecd
 from snaketune.backends.torch_engine import preprocessing, training
