@@ -444,16 +444,13 @@ def _bare(n_inputs=4, **sections):
 def test_ludwig_differences_name_each_default_the_config_relies_on():
     notices = schema.ludwig_differences(_bare())
     assert notices == ENGINE.config_notices(_bare())
-    combiner, batch_size, training_set = notices
+    combiner, batch_size = notices  # evaluate_training_set: false is Ludwig's default too
     assert combiner == (
         "combiner: no combiner is given and there are 4 input features; Ludwig 0.17 then uses "
         "ft_transformer, which the torch engine does not implement yet, so it uses concat."
     )
     assert batch_size.startswith("trainer.batch_size: no batch_size is given; Ludwig 0.17 then ")
     assert batch_size.endswith("the torch engine uses 128.")
-    assert training_set.startswith(
-        "trainer.evaluate_training_set: not given; Ludwig 0.17 defaults to false"
-    )
 
 
 def test_ludwig_differences_leave_out_what_the_config_sets():
@@ -934,6 +931,26 @@ def test_training_category_curves_and_best_epoch(prepared, tmp_path):
         again["loss"], stats["validation"]["label"]["loss"][info["best_epoch"] - 1], rel_tol=1e-6
     )
     assert isinstance(predictor, TorchPredictor)
+
+
+def test_evaluate_training_set_false_curves_the_batches_and_keeps_the_model(prepared, tmp_path):
+    """Ludwig's default: the training curve is of the epoch's batches as trained on (no
+    second pass); the model, the other splits' curves and the best epoch are unchanged."""
+    trainer = {"epochs": 3, "learning_rate": 0.05, "batch_size": 8, "early_stop": -1}
+    info, batches, model = _train(_config(trainer=trainer), prepared, tmp_path / "a")
+    full_config = _config(trainer={**trainer, "evaluate_training_set": True})
+    full_info, full, full_model = _train(full_config, prepared, tmp_path / "b")
+    assert info == full_info
+    assert batches["validation"] == full["validation"] and batches["test"] == full["test"]
+    assert all(np.array_equal(model.weights[k], full_model.weights[k]) for k in model.weights)
+    _curve_checks(batches, "label", "category", 3)
+    assert batches["training"] != full["training"]
+    # A full evaluation is of the model as it was after the epoch: the kept (best) one's.
+    training = pd.read_parquet(prepared / "training.parquet")
+    proba = full_model.predict_proba(training)
+    again = metrics.compute("category", training["label"].to_numpy(), proba, full_model.classes_)
+    best = full_info["best_epoch"] - 1
+    assert math.isclose(again["accuracy"], full["training"]["label"]["accuracy"][best])
 
 
 def test_best_epoch_is_kept_not_the_last(prepared, tmp_path):

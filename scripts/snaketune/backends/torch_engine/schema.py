@@ -474,9 +474,9 @@ ECD_TRAINER = {
     "train_steps": P(None, "int", min=1, nullable=True),
     "learning_rate_scaling": P("linear", "choice", choices=("constant", "sqrt", "linear")),
     "regularization_type": P("l2", "choice", choices=("l1", "l2", "l1_l2"), nullable=True),
-    "evaluate_training_set": fixed(
-        True, "the torch engine evaluates the whole training set after every epoch"
-    ),
+    # false (Ludwig's default): the training curve holds metrics of the epoch's batches as
+    # they were trained on; true: the whole training split evaluated after each epoch.
+    "evaluate_training_set": P(False, "bool"),
     "steps_per_checkpoint": fixed(0, "the model is evaluated once per epoch"),
     "checkpoints_per_epoch": fixed(0, "the model is evaluated once per epoch"),
     "use_mixed_precision": fixed(False, "training runs in float32"),
@@ -601,7 +601,6 @@ def ludwig_differences(config: dict[str, Any]) -> list[str]:
     notices = (
         _combiner_difference(config),
         _batch_size_difference(trainer),
-        _training_set_difference(trainer),
     )
     return [notice for notice in notices if notice is not None]
 
@@ -627,14 +626,4 @@ def _batch_size_difference(trainer: dict[str, Any]) -> str | None:
         f"trainer.batch_size: {given}; Ludwig 0.17 then tunes it for throughput (a power of two, "
         "at most 128 without a GPU and at most 20% of the training rows), while the torch engine "
         f"uses {params.AUTO_BATCH_SIZE}."
-    )
-
-
-def _training_set_difference(trainer: dict[str, Any]) -> str | None:
-    if "evaluate_training_set" in trainer:
-        return None
-    return (
-        "trainer.evaluate_training_set: not given; Ludwig 0.17 defaults to false (training "
-        "metrics accumulated over the epoch's batches), while the torch engine always evaluates "
-        "the whole training split after each epoch (true)."
     )

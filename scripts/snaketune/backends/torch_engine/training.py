@@ -3,7 +3,9 @@
 Each epoch is one pass over the (shuffled) training split in mini-batches: forward,
 the output feature's loss plus the regularization penalty, backward, gradient
 clipping, an optimizer step with the scheduled learning rate. After every epoch each
-split is evaluated with `snaketune.metrics`; the curves grow by one value; the weights
+split is evaluated with `snaketune.metrics` (the training split only with
+`evaluate_training_set`; otherwise its curve is of the epoch's batches, as in Ludwig);
+the curves grow by one value; the weights
 of the epoch with the best validation value of the selection metric are kept;
 training stops early after `early_stop` epochs without improvement.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +25,7 @@ import torch
 from torch.nn import functional as F
 
 from snaketune import metrics
+from snaketune.backends.base import Phases
 from snaketune.backends.curves import DIVERGED_HINT, BestSoFar, Curves, TrainingDiverged
 from snaketune.backends.params import AUTO_BATCH_SIZE
 from snaketune.backends.targets import Task
@@ -56,6 +60,9 @@ def torch_settings(threads: int, deterministic: bool) -> Iterator[None]:
         torch.is_deterministic_algorithms_warn_only_enabled(),
     )
     torch.set_num_threads(max(1, int(threads)))
+    with contextlib.suppress(RuntimeError):  # settable once, before any inter-op work
+        if torch.get_num_interop_threads() != max(1, int(threads)):
+            torch.set_num_interop_threads(max(1, int(threads)))
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     try:
@@ -272,17 +279,20 @@ def train(
     metric: str,
     classes: list[str] | None = None,
     log: Callable[[str], None] = lambda message: None,
+    phases: Phases | None = None,
 ) -> Result:
     """Train; `data[split]` = {"X": {name: array}, "y": targets for metrics, "y_fit": targets
     for the loss}. The returned state dict is the best epoch's, on the CPU."""
+    timed = phases or Phases()
     trainer = full["trainer"]
     output = full["output_features"][0]
     types = {f["name"]: f["type"] for f in full["input_features"]}
     seed_everything(seed)
-    model = ecd.build_model(spec).to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(trainer, params)
-    loss_fn = make_loss(output, task, classes, device)
+    with timed("build"):
+        model = ecd.build_model(spec).to(device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = make_optimizer(trainer, params)
+        loss_fn = make_loss(output, task, classes, device)
     clipping = trainer["gradient_clipping"]
     shuffler = np.random.default_rng(seed)
 
@@ -304,15 +314,21 @@ def train(
     curves = Curves(data, task.output_name)
     best = BestSoFar(field, metric, trainer["early_stop"], unit="epoch", log=log)
     best_state, run, step = None, 0, 0
+    full_training = trainer["evaluate_training_set"]
+    evaluated = [split for split in data if full_training or split != "training"]
     for epoch in range(1, epochs + 1):
         model.train()
         order = shuffler.permutation(n) if trainer["should_shuffle"] else np.arange(n)
+        seen = EpochOutputs()
+        stepping = time.perf_counter()
         for rows in _batches(order, size, merge_single):
             if step >= total:
                 break
             for group in optimizer.param_groups:
                 group["lr"] = schedule.rate(step)
             logits = model(ecd.to_tensors(X_train, types, rows, device))
+            if not full_training:
+                seen.add(rows, logits)
             loss = loss_fn(logits, y_train[rows].to(device))
             penalty = regularization(
                 params, trainer["regularization_type"], trainer["regularization_lambda"]
@@ -335,7 +351,14 @@ def train(
             optimizer.step()
             step += 1
         run = epoch
-        for split, part in data.items():
+        timed.add("train", time.perf_counter() - stepping)
+        evaluating = time.perf_counter()
+        if not full_training:
+            rows, logits = seen.collected(epoch)
+            values = task.score(training["y"][rows], predictions(logits, task))
+            curves.add("training", values, f"in epoch {epoch}")
+        for split in evaluated:
+            part = data[split]
             logits = ecd.predict_logits(model, part["X"], types, eval_size, device)
             if not np.isfinite(logits).all():
                 raise TrainingDiverged(
@@ -343,6 +366,7 @@ def train(
                     f"infinite; {DIVERGED_HINT}."
                 )
             curves.add(split, task.score(part["y"], predictions(logits, task)), f"in epoch {epoch}")
+        timed.add("evaluate", time.perf_counter() - evaluating)
         if plateau_split in curves.values and schedule.evaluated(
             curves.last(plateau_split, task.output_name, plateau_metric), plateau_metric
         ):
@@ -356,6 +380,33 @@ def train(
     if best_state is None:  # no validation split (or only NaN): keep the last epoch
         best_state, best_epoch = _cpu_copy(model), run
     return Result(best_state, curves.statistics(1, "epoch"), best_epoch, run)
+
+
+class EpochOutputs:
+    """The model's outputs on each training batch as it was trained on, for one epoch.
+
+    With `evaluate_training_set: false` (Ludwig's default) they make the epoch's training
+    curve as Ludwig's does: metrics accumulated over the batches during training, with
+    no second pass over the training split; noisier than a full evaluation (dropout is
+    on, the weights change from batch to batch).
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.logits: list[np.ndarray] = []
+
+    def add(self, rows: np.ndarray, logits: torch.Tensor) -> None:
+        self.rows.append(rows)
+        self.logits.append(logits.detach().to("cpu").numpy())
+
+    def collected(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        logits = np.concatenate(self.logits)
+        if not np.isfinite(logits).all():
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch}: the training predictions are NaN or "
+                f"infinite; {DIVERGED_HINT}."
+            )
+        return np.concatenate(self.rows), logits
 
 
 def _cpu_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
