@@ -1,5 +1,6 @@
 # snaketune: Ludwig-style declarative hyperparameter optimization.
-# The DAG: prepare -> sample -> train -> score -> leaderboard (rules/*.smk).
+# The DAG: prepare -> train (one job per trial, scored in it) -> leaderboard (rules/*.smk);
+# each trial's sampled values are written at parse time (rules/common.smk).
 from snakemake.utils import min_version
 
 min_version("9.19")

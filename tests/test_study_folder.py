@@ -65,10 +65,13 @@ def test_result_files_get_the_mode_open_gives_under_each_umask(tmp_path):
             io.write_json(out / "a.json", {"x": 1})
             io.write_yaml(out / "a.yaml", {"x": 1})
             io.dump_joblib(out / "a.joblib", {"x": 1})
+            io.write_texts({out / "b" / "many.json": io.json_text({"x": 2})})
             best = write_best(out, None, goal="minimize", trial_dir=None, failed=[])
         finally:
             os.umask(previous)
-        for name in ("a.txt", "a.json", "a.yaml", "a.joblib"):
+        assert io.read_json(out / "b" / "many.json") == {"x": 2}
+        assert [p.name for p in (out / "b").iterdir()] == ["many.json"]
+        for name in ("a.txt", "a.json", "a.yaml", "a.joblib", "b/many.json"):
             mode = (out / name).stat().st_mode & 0o777
             assert mode == 0o666 & ~umask, (name, oct(umask), oct(mode))
         assert best.stat().st_mode & 0o777 == 0o777 & ~umask, oct(umask)
@@ -79,6 +82,7 @@ def test_result_files_get_the_mode_open_gives_under_each_umask(tmp_path):
             "a.json",
             "a.txt",
             "a.yaml",
+            "b",
             "best",
         ]  # no temp file left
 

@@ -74,13 +74,42 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_json(
     path: str | os.PathLike, data: Any, *, sort_keys: bool = False, indent: int = 2
 ) -> None:
-    _atomic_write_text(
-        path, json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=True) + "\n"
-    )
+    _atomic_write_text(path, json_text(data, sort_keys=sort_keys, indent=indent))
+
+
+def yaml_text(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
 def write_yaml(path: str | os.PathLike, data: Any) -> None:
-    _atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+    _atomic_write_text(path, yaml_text(data))
+
+
+def json_text(data: Any, *, sort_keys: bool = False, indent: int = 2) -> str:
+    return json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=True) + "\n"
+
+
+def write_texts(files: dict[Path, str]) -> None:
+    """Many files atomically, with one sync for all instead of one fsync per file.
+
+    Every temp file is written, then the file systems are synced once (os.sync), then
+    each is renamed into place: after a crash a file is either absent or complete, as
+    with write_text, at a fraction of the cost for thousands of small files.
+    """
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, text in files.items():
+            fd, tmp = _create_temp_file(Path(path))
+            temps.append((tmp, Path(path)))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        os.sync()
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_json(path: str | os.PathLike) -> Any:

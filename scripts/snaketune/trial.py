@@ -8,6 +8,7 @@ import shutil
 import sys
 import time
 import traceback
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +144,6 @@ def run_trial(
     A trial that must not start (time budget spent, too many failures) is `skipped`;
     its `unskipped.flag` goes, so the next run writes it anew and trains the trial.
     """
-    from threadpoolctl import threadpool_limits
-
     from snaketune.backends import get_engine
     from snaketune.backends.base import Phases
 
@@ -178,7 +177,12 @@ def run_trial(
     try:
         with phases("imports"):  # the engine's modules (sklearn, torch, ...)
             engine = get_engine(engine_name, command=command)
-        with threadpool_limits(limits=threads), enforce(limits or TrialLimits()) as watched:
+        pools = nullcontext()
+        if getattr(engine, "trains_in_process", True):  # duck-typed engines: in process
+            from threadpoolctl import threadpool_limits
+
+            pools = threadpool_limits(limits=threads)
+        with pools, enforce(limits or TrialLimits()) as watched:
             train_started = time.perf_counter()
             info = engine.train(
                 config,

@@ -211,6 +211,7 @@ def write_samplings(study: Study, trials: list[Trial]) -> None:
     than its results: not retrained). An older sampling is removed, so that returning
     to those values later writes them anew and trains the trial again.
     """
+    files: dict[Path, str] = {}
     for trial in trials:
         parameters = Path(study.layout.sampled(trial.trial_id, trial.digest, "parameters.json"))
         folder = parameters.parent
@@ -218,8 +219,10 @@ def write_samplings(study: Study, trials: list[Trial]) -> None:
             for sibling in folder.parent.iterdir():
                 if sibling != folder and sibling.is_dir() and not sibling.is_symlink():
                     shutil.rmtree(sibling)
-        io.write_json(parameters, trial.record)
-        io.write_yaml(folder / "config.yaml", trial.config)
+        files[parameters] = io.json_text(trial.record)
+        files[folder / "config.yaml"] = io.yaml_text(trial.config)
+    # parameters.json before config.yaml, in trial order: a kill midway leaves whole files
+    io.write_texts(files)
 
 
 def sampling_regex(study: Study, missing: list[Trial]) -> str:

@@ -74,6 +74,9 @@ class Engine(ABC):
     name: str
     # The feature types the engine can train, or None when the trained program decides.
     feature_types: tuple[str, ...] | None
+    # Whether training runs in the job's own process (its BLAS/OpenMP pools are then held
+    # to the trial's threads with threadpoolctl); a program gets them from the environment.
+    trains_in_process: bool = True
 
     @abstractmethod
     def default_encoder(self, feature_type: str) -> str | None:

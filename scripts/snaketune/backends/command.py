@@ -134,11 +134,19 @@ def _has_values(split_stats: Any) -> bool:
 
 
 def _validation_rows(prepared: Path) -> int:
-    """Rows the program was handed as {validation_set}; 0 when the study has none."""
-    import pyarrow.parquet as pq  # only a training job reads it
+    """Rows the program was handed as {validation_set}; 0 when the study has none.
 
+    From the prepare step's metadata.json: reading the parquet file's footer would load
+    pyarrow, a third of a second in a job that only runs a program.
+    """
     path = prepared / "validation.parquet"
-    return pq.read_metadata(path).num_rows if path.is_file() else 0
+    if not path.is_file():
+        return 0
+    if (prepared / "metadata.json").is_file():
+        return int(io.read_json(prepared / "metadata.json")["rows"].get("validation", 0))
+    import pyarrow.parquet as pq  # a prepared folder not written by the prepare step
+
+    return pq.read_metadata(path).num_rows
 
 
 def check_validation(stats: dict, source: Path, trial_dir: Path, feature: str, metric: str) -> None:
@@ -163,6 +171,7 @@ class CommandEngine(Engine):
 
     name = "command"
     feature_types = None  # the program decides which feature types it knows
+    trains_in_process = False
 
     def __init__(self, command: list[str] | None = None) -> None:
         self.command = command

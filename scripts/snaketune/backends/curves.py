@@ -13,8 +13,6 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from snaketune import metrics
-
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
@@ -30,6 +28,8 @@ def selection_split(statistics: dict[str, Any]) -> str:
 
 def best_evaluation(curve: list[Any], metric: str) -> int:
     """The 1-based evaluation with the best value; ValueError when no value is finite."""
+    from snaketune import metrics  # numpy: not loaded by a job that only runs a program
+
     return metrics.best_index(curve, metric) + 1
 
 
