@@ -92,26 +92,28 @@ EXECUTOR = HYPEROPT["executor"]
 SKLEARN_ENV = "../envs/sklearn.yaml"
 ENGINE_ENV = {"torch": "../envs/torch.yaml"}.get(STUDY.settings.engine, SKLEARN_ENV)
 # A train job runs scripts/train.py as a program (no Snakemake import): under
-# --sdm conda with the env's python, otherwise with the python running snakemake.
-TRAIN_PYTHON = (
-    "python"
-    if "conda"
-    in {str(m).lower() for m in workflow.deployment_settings.deployment_method}
-    else sys.executable
+# --sdm conda with the env's python, otherwise with the python running snakemake. What
+# its command line needs besides the job's own files reaches it through the environment
+# (like the study policy; a cluster job sets it again when it reads this file): the
+# command and the split are rerun triggers already, through the sampled/<digest>/ name.
+os.environ.update(
+    SNAKETUNE_PYTHON=(
+        "python"
+        if "conda"
+        in {str(m).lower() for m in workflow.deployment_settings.deployment_method}
+        else sys.executable
+    ),
+    SNAKETUNE_TRAIN=str(Path(workflow.basedir) / "scripts" / "train.py"),
+    SNAKETUNE_COMMAND=json.dumps(STUDY.settings.command),
+    SNAKETUNE_SPLIT=HYPEROPT["split"],
 )
-TRAIN_SCRIPT = str(Path(workflow.basedir) / "scripts" / "train.py")
-# Values that reach the train job's command line but are no rerun trigger (params are):
-# the command and the split are in the trial's sampled/<digest>/ name already.
-COMMAND_JSON = json.dumps(STUDY.settings.command)
-SPLIT = HYPEROPT["split"]
-TRIALS_DIR = LAYOUT.trials
 TRAIN_COMMAND = (
-    "{TRAIN_PYTHON:q} {TRAIN_SCRIPT:q} --log {log:q}"
+    '"$SNAKETUNE_PYTHON" "$SNAKETUNE_TRAIN" --log {log:q}'
     " --config {input.config:q} --parameters {input.parameters:q}"
     " --prepared {input.prepared:q} --summary {output.summary:q} --score {output.score:q}"
-    " --engine {params.engine:q} --command {COMMAND_JSON:q}"
+    ' --engine {params.engine:q} --command "$SNAKETUNE_COMMAND"'
     " --output-feature {params.output_feature:q} --metric {params.metric:q}"
-    " --split {SPLIT:q} --stage {wildcards.stage} --trials {TRIALS_DIR:q}"
+    ' --split "$SNAKETUNE_SPLIT" --stage {wildcards.stage}'
     " --threads {threads} --gpus {resources.gpu}"
     " --timeout-s {resources.trial_timeout_s} --memory-mb {resources.trial_memory_mb}"
 )

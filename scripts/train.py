@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,6 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--metric", required=True)
     parser.add_argument("--split", required=True)
     parser.add_argument("--stage", default="trials", choices=("trials", "reruns"))
-    parser.add_argument("--trials", default="", help="the study's trials folder")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--gpus", type=int, default=0)
     parser.add_argument("--timeout-s", type=int, default=0, help="0: no limit")
@@ -35,8 +35,10 @@ def original_score(args: argparse.Namespace) -> str | None:
     """A re-run trial is compared with the study's own result for it (a rule input)."""
     if args.stage != "reruns":
         return None
+    from snaketune.limits import TRIALS_VARIABLE  # the study's trials folder
+
     trial_id = json.loads(Path(args.parameters).read_text(encoding="utf-8"))["trial_id"]
-    return str(Path(args.trials) / trial_id / "score.json")
+    return str(Path(os.environ[TRIALS_VARIABLE]) / trial_id / "score.json")
 
 
 def main(argv: list[str]) -> None:
@@ -76,3 +78,8 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+    # Every result is on disk (written atomically, synced): skip the interpreter's
+    # teardown, which for torch and sklearn takes about a second per trial.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
