@@ -64,6 +64,9 @@ rule train:
     threads: EXECUTOR["cpu_resources_per_trial"]
     resources:
         **get_train_resources(),
+    # Kept as they were when this rule ran a script: params are rerun triggers, so
+    # finished trials of existing studies stay finished (the command itself reaches
+    # the job as SNAKETUNE_COMMAND).
     params:
         engine=STUDY.settings.engine,
         command=get_command,
