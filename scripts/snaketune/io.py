@@ -96,6 +96,8 @@ def write_texts(files: dict[Path, str]) -> None:
     each is renamed into place: after a crash a file is either absent or complete, as
     with write_text, at a fraction of the cost for thousands of small files.
     """
+    if not files:
+        return
     temps: list[tuple[Path, Path]] = []
     try:
         for path, text in files.items():
