@@ -262,7 +262,8 @@ def main() -> None:
         lines = measures[name]()
         print(f"## {name}\n" + "\n".join(lines) + "\n", flush=True)
         if not args.no_write:
-            write_section(f"job_structure:{name}", command, lines)
+            cell = f":{args.trials}x{args.seconds:g}s" if name == "command" else ""
+            write_section(f"job_structure:{name}{cell}", command, lines)
 
 
 if __name__ == "__main__":
