@@ -204,9 +204,7 @@ def model_config(
         "goal": "maximize",
         "metric": "accuracy",
         "output_feature": output,
-        "parameters": {
-            "trainer.learning_rate": {"space": "uniform", "lower": 0.001, "upper": 0.1}
-        },
+        "parameters": {"trainer.learning_rate": {"space": "uniform", "lower": 0.001, "upper": 0.1}},
         "executor": {"num_samples": num_samples, "max_concurrent_trials": concurrent},
     }
     return config
