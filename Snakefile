@@ -17,5 +17,14 @@ rule all:
         get_final_outputs(),
 
 
+onstart:
+    start_warm_worker()
+
+
 onsuccess:
+    stop_warm_worker()
     print_summary()
+
+
+onerror:
+    stop_warm_worker()

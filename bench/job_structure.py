@@ -15,7 +15,9 @@ compare like with like on one machine:
 - threads: a 1-CPU torch trial's training alone (`--cores 1`) and beside another one
   (`--cores 2`): with the thread pools pinned, side by side is as fast as alone.
 
-A checkout's jobs import its own package (PYTHONPATH), not the installed one. Each
+A checkout's jobs import its own package (PYTHONPATH), not the installed one; a label
+given to --cold runs that checkout with SNAKETUNE_NO_WARM=1 (every train job a fresh
+process, no warm worker), so `--repo cold=. --cold cold --repo warm=.` compares both. Each
 table goes to stdout and, unless --no-write, into docs/benchmarks.md between markers.
 """
 
@@ -59,10 +61,16 @@ MODEL = {
 }
 
 
-def snakemake(repo: Path, folder: Path, *args: str) -> tuple[float, int]:
+# Labels whose runs start every train job cold (--cold LABEL): no warm worker.
+COLD: set[str] = set()
+
+
+def snakemake(repo: Path, folder: Path, *args: str, label: str = "") -> tuple[float, int]:
     """Run snakemake on `repo`'s Snakefile in `folder`: (wall s, peak tree RSS bytes)."""
     command = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--quiet"]
     env = dict(os.environ, PYTHONPATH=str(repo / "scripts"))
+    if label in COLD:
+        env["SNAKETUNE_NO_WARM"] = "1"
     started, peak = time.perf_counter(), 0
     with open(folder / "snakemake.err", "w") as err:
         process = subprocess.Popen(
@@ -139,7 +147,13 @@ def measure_command(repos: dict[str, Path], args: argparse.Namespace) -> list[st
         with tempfile.TemporaryDirectory() as folder:
             command_study(Path(folder), args.trials, args.seconds)
             wall, _ = snakemake(
-                repo, Path(folder), "--cores", str(args.cores), "--configfile", "study.yaml"
+                repo,
+                Path(folder),
+                "--cores",
+                str(args.cores),
+                "--configfile",
+                "study.yaml",
+                label=label,
             )
             rows = trial_rows(Path(folder) / "results" / "cmd")
         lines.append(
@@ -165,7 +179,7 @@ def measure_engine(repos: dict[str, Path], args: argparse.Namespace, which: str)
                 model["hyperopt"]["executor"] = {"num_samples": 8, "max_concurrent_trials": 2}
                 Path(folder, "guide8.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
                 config += ["engine=torch", "model_config=guide8.yaml"]
-            wall, _ = snakemake(repo, Path(folder), "--cores", "2", *config)
+            wall, _ = snakemake(repo, Path(folder), "--cores", "2", *config, label=label)
             rows = trial_rows(Path(folder) / "results" / "b")
         lines.append(
             f"| {label} | {wall:.1f} | {mean(rows, 'job'):.2f} | {mean(rows, 'train'):.2f} "
@@ -186,7 +200,9 @@ def measure_dry_run(repos: dict[str, Path], args: argparse.Namespace) -> list[st
         for label, repo in repos.items():
             with tempfile.TemporaryDirectory() as folder:
                 command_study(Path(folder), count, 0)
-                wall, peak = snakemake(repo, Path(folder), "-n", "--configfile", "study.yaml")
+                wall, peak = snakemake(
+                    repo, Path(folder), "-n", "--configfile", "study.yaml", label=label
+                )
             lines.append(
                 f"| {label} | {count} | {wall:.1f} | {peak / 1e6:.0f} | {1000 * wall / count:.1f} |"
             )
@@ -213,7 +229,7 @@ def measure_threads(repos: dict[str, Path], args: argparse.Namespace) -> list[st
                     "engine=torch",
                     "model_config=guide.yaml",
                 ]
-                snakemake(repo, Path(folder), "--cores", str(trials), *config)
+                snakemake(repo, Path(folder), "--cores", str(trials), *config, label=label)
                 summary = Path(folder, "results", "t", "trials", "trial_0000", "train_summary.json")
                 trained.append(json.loads(summary.read_text())["train_time_s"])
         alone, beside = trained
@@ -238,6 +254,9 @@ def write_section(name: str, command: str, lines: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", action="append", default=[], help="label=DIR (repeatable)")
+    parser.add_argument(
+        "--cold", action="append", default=[], help="LABEL whose train jobs start cold"
+    )
     parser.add_argument("--only", default="command,sklearn,guide,dryrun")
     parser.add_argument("--trials", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=1.0)
@@ -246,6 +265,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     args.dry_run_trials = [int(n) for n in args.dry_run_trials.split(",")]
+    COLD.update(args.cold)
     repos = {
         label: Path(path).resolve()
         for label, path in (item.split("=", 1) for item in args.repo or [f"current={REPO}"])

@@ -96,13 +96,14 @@ ENGINE_ENV = {"torch": "../envs/torch.yaml"}.get(STUDY.settings.engine, SKLEARN_
 # its command line needs besides the job's own files reaches it through the environment
 # (like the study policy; a cluster job sets it again when it reads this file): the
 # command and the split are rerun triggers already, through the sampled/<digest>/ name.
+JOB_PYTHON = (
+    "python"
+    if "conda"
+    in {str(m).lower() for m in workflow.deployment_settings.deployment_method}
+    else sys.executable
+)
 os.environ.update(
-    SNAKETUNE_PYTHON=(
-        "python"
-        if "conda"
-        in {str(m).lower() for m in workflow.deployment_settings.deployment_method}
-        else sys.executable
-    ),
+    SNAKETUNE_PYTHON=JOB_PYTHON,
     SNAKETUNE_TRAIN=str(Path(workflow.basedir) / "scripts" / "train.py"),
     SNAKETUNE_COMMAND=json.dumps(STUDY.settings.command),
     SNAKETUNE_SPLIT=HYPEROPT["split"],
@@ -226,3 +227,53 @@ def print_summary():
     text = summary_text(STUDY)
     if text:
         print(text)
+
+
+def warm_worker_path():
+    """The socket of this run's warm worker (snaketune/warm.py), or "" for none.
+
+    Only a local run that executes jobs with the python running snakemake gets one (a
+    cluster job runs on another machine; a conda env has another python), and only for
+    an engine that trains in the job's process. SNAKETUNE_NO_WARM=1 turns it off.
+    """
+    from snaketune.backends import get_engine
+    from snaketune.warm import OFF_VARIABLE, WARM_VARIABLE, socket_path
+
+    cold = (
+        workflow.output_settings.dryrun
+        or not workflow.is_main_process
+        or not workflow.local_exec
+        or JOB_PYTHON != sys.executable
+        or os.environ.get(OFF_VARIABLE) == "1"
+    )
+    if cold or not get_engine(STUDY.settings.engine).warm_modules:
+        os.environ.pop(WARM_VARIABLE, None)
+        return ""
+    path = socket_path(STUDY.study_dir, STUDY.settings.engine, os.getpid())
+    os.environ[WARM_VARIABLE] = path
+    return path
+
+
+WARM_WORKER = warm_worker_path()
+
+
+def start_warm_worker():
+    """onstart: the worker imports while the first jobs start; they wait for it."""
+    from snaketune.backends import get_engine
+    from snaketune.warm import start
+
+    if WARM_WORKER:
+        engine = get_engine(STUDY.settings.engine)
+        start(
+            WARM_WORKER,
+            engine.name,
+            engine.warm_modules,
+            LAYOUT.file("logs/warm_worker.log"),
+        )
+
+
+def stop_warm_worker():
+    from snaketune.warm import stop
+
+    if WARM_WORKER:
+        stop(WARM_WORKER)

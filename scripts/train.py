@@ -1,8 +1,10 @@
 """Rule train: train one trial and score it; a failing trial is recorded, not raised.
 
 A plain program (`python scripts/train.py ...`), not a Snakemake `script:`: it imports
-no Snakemake, so a trial job costs its engine's imports and its training only. Its
-directory is sys.path[0], so the package next to it is imported.
+no Snakemake, so a trial job costs its engine's imports and its training only. In a
+local run it hands the trial to the study's warm worker (snaketune/warm.py), which has
+those imports done already, and runs it here when there is none. Its directory is
+sys.path[0], so the package next to it is imported.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    from snaketune.warm import run_warm
+
+    code = run_warm(sys.argv[1:], parse_arguments(sys.argv[1:]).engine)
+    if code is not None:
+        sys.exit(code)
     main(sys.argv[1:])
     # Every result is on disk (written atomically, synced): skip the interpreter's
     # teardown, which for torch and sklearn takes about a second per trial.

@@ -82,7 +82,13 @@ def contested(shared_study_factory):
     deadline = time.monotonic() + 60
     while not (locks.is_dir() and any(locks.iterdir())) and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = study.run(check=False)
+    # Held still while the second run starts, so that it always meets a run in progress
+    # (a fast first run would otherwise end before the second one had parsed).
+    os.killpg(first.pid, signal.SIGSTOP)
+    try:
+        second = study.run(check=False)
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
     output = first.communicate(timeout=300)[0]
     return SimpleNamespace(study=study, second=second, returncode=first.returncode, output=output)
 

@@ -77,6 +77,10 @@ class Engine(ABC):
     # Whether training runs in the job's own process (its BLAS/OpenMP pools are then held
     # to the trial's threads with threadpoolctl); a program gets them from the environment.
     trains_in_process: bool = True
+    # What a trial of this engine imports, for the warm worker to import once per run
+    # (snaketune/warm.py); empty: every trial job starts cold (a program's own start-up
+    # is not ours to save).
+    warm_modules: tuple[str, ...] = ()
 
     @abstractmethod
     def default_encoder(self, feature_type: str) -> str | None:

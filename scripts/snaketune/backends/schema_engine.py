@@ -35,6 +35,19 @@ class SchemaEngine(Engine):
     schema: ModuleType
     feature_types = FEATURE_TYPES
     format_version = 1
+    # A trial's imports outside the engine's own package (which the subclass adds).
+    warm_modules = (
+        "snaketune.trial",
+        "snaketune.score",
+        "snaketune.backends.curves",
+        "numpy",
+        "pandas",
+        "pyarrow.parquet",
+        "joblib",
+        "threadpoolctl",
+        "sklearn.metrics",
+        "concurrent.futures.process",
+    )
 
     @property
     def name(self) -> str:

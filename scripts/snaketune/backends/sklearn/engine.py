@@ -29,6 +29,14 @@ from snaketune.backends.sklearn.predictor import Predictor
 
 class SklearnEngine(SchemaEngine):
     schema = schema
+    warm_modules = (
+        *SchemaEngine.warm_modules,
+        "snaketune.backends.sklearn",
+        "sklearn.decomposition",
+        "sklearn.ensemble",
+        "sklearn.model_selection",
+        "sklearn.neural_network",
+    )
 
     # ------------------------------------------------------------------ prepare
 

@@ -36,6 +36,7 @@ def device_for(gpus: int) -> torch.device:
 
 class TorchEngine(SchemaEngine):
     schema = schema
+    warm_modules = (*SchemaEngine.warm_modules, "snaketune.backends.torch_engine")
 
     # ------------------------------------------------------------------ prepare
 
