@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from conftest import Study, model_config
-from snaketune import data
+from snaketune import data, io
 from snaketune.backends import get_engine
 from snaketune.prepare import run_prepare
 
@@ -154,6 +154,92 @@ def test_prepare_maps_unseen_and_missing_values(tmp_path, strategy):
         assert 0 < rows < expected  # rows without a label (and with an unseen one) are out
         if not dropped_x:
             assert rows == expected - info["dropped_missing"][name] - (2 if name == "test" else 0)
+
+
+# A column that mixes types pandas hashes alike (True == 1 == 1.0), floats that equal
+# each other in float32 and float64, blanks and every kind of missing value.
+MIXED = [True, 1, 1.0, "1", None, np.nan, pd.NA, " ", "", "A", "a", np.float32(0.1),
+         float(np.float32(0.1)), 2, np.int64(2), "b", False, 0, 0.0, "no", "yes"]  # fmt: skip
+
+
+def _row_by_row_labels(values: list) -> list:
+    """as_strings' rule applied to one value at a time: the reference for the fast path."""
+    out = []
+    for v in values:
+        blank = isinstance(v, str) and not v.strip()
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or blank:
+            out.append(None)
+        elif isinstance(v, float | np.floating) and float(v).is_integer():
+            out.append(str(int(v)))
+        elif isinstance(v, bool | np.bool_):
+            out.append(str(bool(v)))
+        else:
+            out.append(str(v))
+    return out
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        MIXED,
+        ["x", None, "y", " ", "x"],  # one type: labels computed once per distinct value
+        [1.0, 2.5, np.nan, 3.0],
+        [3, 1, 3],
+        [True, False, True],
+    ],
+)
+def test_labels_of_any_column_match_the_row_by_row_rule(values):
+    from snaketune.backends.preprocessing import as_strings, missing_mask
+
+    series = pd.Series(values) if values is not MIXED else pd.Series(values, dtype=object)
+    expected = _row_by_row_labels(series.astype(object).tolist())
+    assert as_strings(series).tolist() == expected
+    assert missing_mask(series).tolist() == [v is None for v in expected]
+
+
+def test_binary_codes_of_mixed_spellings_and_the_first_bad_value_named():
+    from snaketune.backends.preprocessing import BinaryPreprocessor
+    from snaketune.errors import DataError
+
+    params = {"missing_value_strategy": "fill_with_false", "fill_value": None}
+    spellings = pd.Series([True, 1, 1.0, "yes", 0, 0.0, "off", None, np.int64(3)], dtype=object)
+    prep = BinaryPreprocessor("b", "b", {**params, "fallback_true_label": None}).fit(spellings)
+    assert prep.transform(spellings).ravel().tolist() == [1, 1, 1, 1, 0, 0, 0, 0, 1]
+    with pytest.raises(DataError, match="'maybe' is not a boolean value"):
+        prep._codes(pd.Series(["yes", 1, "maybe", "perhaps", "maybe"], dtype=object))
+    # with a fallback label, a value means true exactly when its string is that label
+    labelled = BinaryPreprocessor("b", "b", {**params, "fallback_true_label": "1"})
+    labelled.fit(pd.Series(["1", "2"], dtype=object))
+    assert labelled.transform(pd.Series([1, True, "1", 1.0], dtype=object)).ravel().tolist() == [
+        1, 0, 1, 0,
+    ]  # fmt: skip
+
+
+def test_prepared_label_columns_are_stored_as_codes_and_load_unchanged(tmp_path):
+    engine = get_engine("sklearn")
+    path = tmp_path / "data.csv"
+    imperfect_frame().drop(columns="split").to_csv(path, index=False)
+    config = {k: v for k, v in model_config().items() if k != "hyperopt"}
+    run_prepare(
+        data_files={"dataset": str(path)}, data_format=None,
+        config=engine.preprocessing_key(config), engine=engine, seed=1,
+        out_dir=str(tmp_path / "prepared"),
+    )  # fmt: skip
+    stored = joblib.load(tmp_path / "prepared" / "sklearn" / "splits.joblib")
+    packed = stored["training"]["X"]["color"]
+    assert packed["codes"].dtype == np.int32 and packed["shape"][1] == 1
+    _, _, splits = engine.load_prepared(tmp_path / "prepared", config)
+    color = splits["training"]["X"]["color"]
+    assert color.dtype == object and color.shape == tuple(packed["shape"])
+    assert all(type(v) is str for v in color.ravel())
+    assert isinstance(splits["training"]["X"]["x"], np.memmap)  # numbers are mapped, not read
+    # a folder written before label columns were packed still loads, to the same arrays
+    plain = {s: {"X": {n: np.array(a) for n, a in p["X"].items()}, "y": np.array(p["y"])}
+             for s, p in splits.items()}  # fmt: skip
+    # replaced by rename, as prepare writes it: the mapped file stays whole under `splits`
+    io.dump_joblib(tmp_path / "prepared" / "sklearn" / "splits.joblib", plain)
+    _, _, old = engine.load_prepared(tmp_path / "prepared", config)
+    assert old["training"]["X"]["color"].tolist() == color.tolist()
 
 
 def test_trailing_delimiters_do_not_shift_columns(tmp_path):

@@ -16,6 +16,7 @@ models fit and metrics score.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,28 +48,60 @@ def fill_sequential(series: pd.Series, strategy: str) -> pd.Series:
     return series
 
 
+# Object columns whose distinct values never compare equal across types: for these,
+# pandas' hashing (which makes 1, 1.0 and True one key) cannot merge values that map
+# to different results.
+_ONE_TYPE = frozenset({"string", "integer", "boolean", "empty"})
+
+
+def map_values(series: pd.Series, fn: Callable[[Any], Any], missing: Any) -> np.ndarray:
+    """`fn` of each row's value as an object array, `missing` where the value is NA.
+
+    `fn` runs once per distinct value when that cannot change a result (a column of one
+    type), and row by row otherwise (then NA rows get `fn` too: it must handle them).
+    A million-row column has a few thousand distinct values, so this is what keeps
+    preparing large data from being a Python loop per cell.
+    """
+    values = series.astype("object")
+    uniform = not isinstance(series.dtype, pd.CategoricalDtype) and series.dtype != object
+    if uniform or pd.api.types.infer_dtype(values, skipna=True) in _ONE_TYPE:
+        codes, distinct = pd.factorize(values)
+        mapped = np.empty(len(distinct) + 1, dtype=object)
+        mapped[:-1] = [fn(v) for v in distinct]
+        mapped[-1] = missing  # code -1
+        return mapped[codes]
+    return np.fromiter((fn(v) for v in values.tolist()), dtype=object, count=len(values))
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() == ""
+
+
 def missing_mask(series: pd.Series) -> np.ndarray:
     """Rows whose value is missing (NaN/None/NA; for strings also the empty string)."""
     mask = series.isna().to_numpy()
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        blank = series.astype("object").map(lambda v: isinstance(v, str) and v.strip() == "")
-        mask = mask | blank.to_numpy(dtype=bool)
+        mask = mask | map_values(series, _blank, False).astype(bool)
     return mask
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _label(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    return str(value)
 
 
 def as_strings(series: pd.Series) -> pd.Series:
     """Labels as strings, NaN kept; integral floats print as integers ('3', not '3.0')."""
-
-    def label(value: Any) -> Any:
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-            return None
-        if isinstance(value, float | np.floating) and float(value).is_integer():
-            return str(int(value))
-        if isinstance(value, bool | np.bool_):
-            return str(bool(value))
-        return str(value)
-
-    out = series.astype("object").map(label)
+    out = pd.Series(map_values(series, _label, None), index=series.index, dtype=object)
     out[missing_mask(series)] = None
     return out
 
@@ -239,12 +272,13 @@ class BinaryPreprocessor(Preprocessor):
         if present.empty:
             raise DataError(f"{self.describe()}: every value in the training split is missing.")
         fallback = self.params["fallback_true_label"]
-        odd = sorted({str(v) for v in present.tolist() if _bool_of(v) is None})
+        strings = map_values(present, str, None)
+        odd = sorted(set(strings[pd.isna(map_values(present, _bool_of, None))].tolist()))
         self.true_label_ = None
         if fallback is not None:
             self.true_label_ = str(fallback)
         elif odd:
-            labels = sorted({str(v) for v in present.tolist()})
+            labels = sorted(set(strings.tolist()))
             if len(labels) > 2:
                 raise DataError(
                     f"{self.describe()}: type binary needs two values, but the training split "
@@ -254,24 +288,24 @@ class BinaryPreprocessor(Preprocessor):
                 )
             # Two unconventional labels: the one that sorts last means true (documented).
             self.true_label_ = labels[-1]
-        self.labels_ = sorted({str(v) for v in present.tolist()})
+        self.labels_ = sorted(set(strings.tolist()))
         codes = self._codes(present)
         self.mode_ = bool(codes.mean() > 0.5)
         return self
 
     def _codes(self, series: pd.Series) -> np.ndarray:
+        """0/1 of values that are not missing."""
         if self.true_label_ is not None:
-            return np.array([str(v) == self.true_label_ for v in series.tolist()], dtype=float)
-        out = []
-        for value in series.tolist():
-            flag = _bool_of(value)
-            if flag is None:
-                raise DataError(
-                    f"{self.describe()}: {value!r} is not a boolean value (true/false, yes/no, "
-                    "1/0, ...); set preprocessing.fallback_true_label to the label meaning true."
-                )
-            out.append(flag)
-        return np.array(out, dtype=float)
+            return map_values(series, lambda v: str(v) == self.true_label_, False).astype(float)
+        flags = map_values(series, _bool_of, None)
+        odd = np.flatnonzero(pd.isna(flags))
+        if odd.size:
+            value = series.iloc[odd[0]]
+            raise DataError(
+                f"{self.describe()}: {value!r} is not a boolean value (true/false, yes/no, "
+                "1/0, ...); set preprocessing.fallback_true_label to the label meaning true."
+            )
+        return flags.astype(float)
 
     def _fill_value(self) -> float:
         strategy = self.strategy
@@ -300,7 +334,7 @@ class CategoryPreprocessor(Preprocessor):
     def _labels(self, series: pd.Series) -> pd.Series:
         labels = as_strings(series)
         if self.params["lowercase"]:
-            labels = labels.map(lambda v: v.lower() if isinstance(v, str) else v)
+            labels = pd.Series(map_values(labels, _lower, None), index=labels.index)
         labels = fill_sequential(labels, self.strategy)
         missing = labels.isna()
         if missing.any():
@@ -316,18 +350,18 @@ class CategoryPreprocessor(Preprocessor):
             present = present.str.lower()
         self.mode_ = most_common(present.tolist(), 1)[0]
         labels = self._labels(series)
-        kept = [v for v in most_common(labels.tolist(), None) if v != UNKNOWN]
+        kept = [v for v in most_common(labels, None) if v != UNKNOWN]
         self.vocabulary_ = [UNKNOWN, *kept[: self.params["most_common"]]]
         self.index_ = {v: i for i, v in enumerate(self.vocabulary_)}
         return self
 
     def transform(self, series: pd.Series) -> np.ndarray:
         labels = self._labels(series)
-        mapped = labels.map(lambda v: v if v in self.index_ else UNKNOWN)
+        mapped = labels.where(labels.isin(self.vocabulary_), UNKNOWN)
         return mapped.to_numpy(dtype=object).reshape(-1, 1)
 
 
-def most_common(values: list[str], limit: int | None) -> list[str]:
+def most_common(values: list[str] | pd.Series, limit: int | None) -> list[str]:
     """Distinct values by descending count, ties by value (deterministic)."""
     counts = pd.Series(values, dtype=object).value_counts()
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))

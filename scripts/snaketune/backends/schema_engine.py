@@ -125,7 +125,7 @@ class SchemaEngine(Engine):
             folder / "preprocessors.joblib",
             {"key": key, "inputs": rows.preprocessors, "output": rows.target},
         )
-        io.dump_joblib(folder / "splits.joblib", rows.splits)
+        io.dump_joblib(folder / "splits.joblib", _packed(rows.splits))
         io.write_json(folder / "info.json", info)
         return info
 
@@ -142,7 +142,8 @@ class SchemaEngine(Engine):
                 f"the prepared data in {prepared_dir} was made for a different preprocessing "
                 "block than this trial's config; re-run the prepare step."
             )
-        return stored["inputs"], stored["output"], joblib.load(folder / "splits.joblib")
+        splits = joblib.load(folder / "splits.joblib", mmap_mode="c")
+        return stored["inputs"], stored["output"], _unpacked(splits)
 
     def save_trained(self, out_dir: Path, predictor: PredictorBase, statistics: dict) -> None:
         io.dump_joblib(out_dir / MODEL_FILE, predictor)
@@ -152,6 +153,40 @@ class SchemaEngine(Engine):
         import joblib
 
         return joblib.load(Path(model_dir) / MODEL_FILE)
+
+
+# Prepared splits are read by every trial. Label columns (object arrays of strings) are
+# stored as int32 codes into their distinct labels: unpickling a million Python strings
+# per column was most of a trial's load time, and the codes, like every numeric array,
+# are memory-mapped (copy-on-write), so parallel trials share one copy in the page cache.
+_PACKED_LABELS = "snaketune.packed_labels"
+
+
+def _packed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _packed(v) for k, v in value.items()}
+    if (
+        isinstance(value, np.ndarray)
+        and value.dtype == object
+        and value.size
+        and pd.api.types.infer_dtype(value.ravel(), skipna=False) == "string"
+    ):  # strings only: no NA, no other types that hashing could merge with them
+        codes, labels = pd.factorize(value.ravel())
+        return {
+            _PACKED_LABELS: np.asarray(labels, dtype=object),
+            "codes": codes.astype(np.int32),
+            "shape": value.shape,
+        }
+    return value
+
+
+def _unpacked(value: Any) -> Any:
+    """The splits as prepare made them (also reads folders written before packing)."""
+    if isinstance(value, dict):
+        if _PACKED_LABELS in value:
+            return value[_PACKED_LABELS][value["codes"]].reshape(value["shape"])
+        return {k: _unpacked(v) for k, v in value.items()}
+    return value
 
 
 class PredictorBase:
