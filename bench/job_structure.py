@@ -124,8 +124,66 @@ def trial_rows(study: Path) -> list[dict[str, float]]:
             job = float(next(csv.DictReader(handle, delimiter="\t"))["s"])
         trial = bench.stem.removeprefix("trials_")
         summary = json.loads((study / "trials" / trial / "train_summary.json").read_text())
-        rows.append({"job": job, "inner": summary["duration_s"], "train": summary["train_time_s"]})
+        rows.append(
+            {
+                "job": job,
+                "inner": summary["duration_s"],
+                "train": summary["train_time_s"],
+                **{f"phase:{k}": v for k, v in summary.get("timings_s", {}).items()},
+            }
+        )
     return rows
+
+
+PHASES = ("imports", "load", "build", "train", "evaluate", "write")
+
+
+def breakdown(label: str, rows: list[dict[str, float]]) -> str:
+    """One row of mean seconds per trial: job start-up, then the phases inside the trial."""
+    startup = mean(rows, "job") - mean(rows, "inner")
+    phases = [statistics.mean(r.get(f"phase:{p}", 0.0) for r in rows) for p in PHASES]
+    return f"| {label} | {startup:.2f} | " + " | ".join(f"{v:.2f}" for v in phases) + " |"
+
+
+def in_process_loop(study: Path, cores: int) -> float:
+    """The study's trials fitted again by `run_trial` in a joblib loop of `cores` workers.
+
+    The floor a study could reach with no job and no process per trial.
+    """
+    scripts = str(REPO / "scripts")  # for this process and joblib's workers
+    sys.path.insert(0, scripts)
+    os.environ.update(PYTHONPATH=scripts, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    from joblib import Parallel, delayed
+
+    from snaketune.backends import get_engine
+    from snaketune.trial import run_trial
+
+    prepared = {
+        json.dumps(json.loads((p / "metadata.json").read_text())["preprocessing_key"]): p
+        for p in (study / "prepared").glob("prep_*")
+    }
+    jobs = []
+    for trial in sorted((study / "trials").glob("trial_*")):
+        score = json.loads((trial / "score.json").read_text())
+        engine = json.loads((trial / "train_summary.json").read_text())["engine"]
+        (sampled,) = (trial / "sampled").iterdir()
+        config = yaml.safe_load((sampled / "config.yaml").read_text())
+        key = json.dumps(get_engine(engine).preprocessing_key(config))
+        jobs.append(
+            delayed(run_trial)(
+                config_path=str(sampled / "config.yaml"),
+                parameters_path=str(sampled / "parameters.json"),
+                prepared_dir=str(prepared[key]),
+                summary_path=str(study / "loop" / trial.name / "train_summary.json"),
+                engine_name=engine,
+                threads=1,
+                output_feature=score["output_feature"],
+                metric=score["metric"],
+            )
+        )
+    started = time.perf_counter()
+    Parallel(n_jobs=cores)(jobs)
+    return time.perf_counter() - started
 
 
 def mean(rows: list[dict[str, float]], key: str) -> float:
@@ -169,6 +227,11 @@ def measure_engine(repos: dict[str, Path], args: argparse.Namespace, which: str)
         "| checkout | study wall s | job wall s | training s | overhead s (job − training) |",
         "|---|---|---|---|---|",
     ]
+    phases = [
+        "| checkout | job start-up | " + " | ".join(PHASES) + " |",
+        "|---|---|" + "---|" * len(PHASES),
+    ]
+    loop = None
     for label, repo in repos.items():
         with tempfile.TemporaryDirectory() as folder:
             config = ["--config", "experiment_name=b"]
@@ -181,14 +244,20 @@ def measure_engine(repos: dict[str, Path], args: argparse.Namespace, which: str)
                 config += ["engine=torch", "model_config=guide8.yaml"]
             wall, _ = snakemake(repo, Path(folder), "--cores", "2", *config, label=label)
             rows = trial_rows(Path(folder) / "results" / "b")
+            if which == "sklearn" and loop is None and repo == REPO:
+                loop = in_process_loop(Path(folder) / "results" / "b", args.cores)
+        phases.append(breakdown(label, rows))
         lines.append(
             f"| {label} | {wall:.1f} | {mean(rows, 'job'):.2f} | {mean(rows, 'train'):.2f} "
             f"| {mean(rows, 'job') - mean(rows, 'train'):.2f} |"
         )
+    if loop is not None:
+        lines += ["", f"The same trials in-process, a joblib loop of {args.cores}: {loop:.1f} s."]
     if which == "guide":
         lines.append("")
         lines.append("The two-core limit is Σ training / 2; the guide target is ≤ 1.15 × that.")
-    return lines
+    lines += ["", "Mean seconds per trial: job start-up (job wall − trial) and phases:", ""]
+    return lines + phases
 
 
 def measure_dry_run(repos: dict[str, Path], args: argparse.Namespace) -> list[str]:
@@ -237,6 +306,14 @@ def measure_threads(repos: dict[str, Path], args: argparse.Namespace) -> list[st
     return lines
 
 
+def parse_repos(items: list[str]) -> dict[str, Path]:
+    """--repo label=DIR items as {label: checkout}; none: this checkout as "current"."""
+    return {
+        label: Path(path).resolve()
+        for label, path in (item.split("=", 1) for item in items or [f"current={REPO}"])
+    }
+
+
 def write_section(name: str, command: str, lines: list[str]) -> None:
     """Replace (or append) the section `name` of docs/benchmarks.md."""
     path = REPO / "docs" / "benchmarks.md"
@@ -266,10 +343,7 @@ def main() -> None:
     args = parser.parse_args()
     args.dry_run_trials = [int(n) for n in args.dry_run_trials.split(",")]
     COLD.update(args.cold)
-    repos = {
-        label: Path(path).resolve()
-        for label, path in (item.split("=", 1) for item in args.repo or [f"current={REPO}"])
-    }
+    repos = parse_repos(args.repo)
     measures = {
         "command": lambda: measure_command(repos, args),
         "sklearn": lambda: measure_engine(repos, args, "sklearn"),
