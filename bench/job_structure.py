@@ -141,8 +141,10 @@ PHASES = ("imports", "load", "build", "train", "evaluate", "write")
 def breakdown(label: str, rows: list[dict[str, float]]) -> str:
     """One row of mean seconds per trial: job start-up, then the phases inside the trial."""
     startup = mean(rows, "job") - mean(rows, "inner")
-    phases = [statistics.mean(r.get(f"phase:{p}", 0.0) for r in rows) for p in PHASES]
-    return f"| {label} | {startup:.2f} | " + " | ".join(f"{v:.2f}" for v in phases) + " |"
+    phases = [  # a checkout older than timings_s has none
+        f"{mean(rows, f'phase:{p}'):.2f}" if f"phase:{p}" in rows[0] else "–" for p in PHASES
+    ]
+    return f"| {label} | {startup:.2f} | " + " | ".join(phases) + " |"
 
 
 def in_process_loop(study: Path, cores: int) -> float:
