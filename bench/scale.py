@@ -36,6 +36,7 @@ def measure(counts: list[int], schedulers: list[str], cores: int, complete_up_to
                 f"| {count} | `-n` (fresh) | | {wall:.1f} | {peak / 1e6:.0f} "
                 f"| {1000 * wall / count:.1f} |"
             )
+            print(lines[-1], flush=True)
         for scheduler in schedulers if count <= complete_up_to else []:
             with tempfile.TemporaryDirectory() as folder:
                 command_study(Path(folder), count, 0)
@@ -61,7 +62,7 @@ def measure(counts: list[int], schedulers: list[str], cores: int, complete_up_to
                     f"| {count} | again, nothing to do | | {wall:.1f} | {peak / 1e6:.0f} "
                     f"| {1000 * wall / count:.1f} |"
                 )
-            print("\n".join(lines[-3:]), flush=True)
+            print("\n".join(lines[-2:]), flush=True)
     return lines
 
 
