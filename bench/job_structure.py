@@ -152,9 +152,9 @@ def in_process_loop(study: Path, cores: int) -> float:
 
     The floor a study could reach with no job and no process per trial.
     """
-    scripts = str(REPO / "scripts")  # for this process and joblib's workers
-    sys.path.insert(0, scripts)
-    os.environ.update(PYTHONPATH=scripts, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    scripts = str(REPO / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
     from joblib import Parallel, delayed
 
     from snaketune.backends import get_engine
@@ -183,9 +183,20 @@ def in_process_loop(study: Path, cores: int) -> float:
                 metric=score["metric"],
             )
         )
-    started = time.perf_counter()
-    Parallel(n_jobs=cores)(jobs)
-    return time.perf_counter() - started
+    # joblib's workers inherit the environment: set it for them only, as long as they run.
+    worker_env = {"PYTHONPATH": scripts, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    saved = {name: os.environ.get(name) for name in worker_env}
+    os.environ.update(worker_env)
+    try:
+        started = time.perf_counter()
+        Parallel(n_jobs=cores)(jobs)
+        return time.perf_counter() - started
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def mean(rows: list[dict[str, float]], key: str) -> float:
