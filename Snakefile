@@ -1,12 +1,14 @@
 # snaketune: Ludwig-style declarative hyperparameter optimization.
 # The DAG: prepare -> train (one job per trial, scored in it) -> leaderboard (rules/*.smk);
-# each trial's sampled values are written at parse time (rules/common.smk).
+# each trial's sampled values are written at parse time (rules/common.smk), or, in an
+# adaptive search, by its round's suggest job (rules/search.smk).
 from snakemake.utils import min_version
 
 min_version("9.19")
 
 
 include: "rules/common.smk"
+include: "rules/search.smk"
 include: "rules/trials.smk"
 include: "rules/aggregate.smk"
 

@@ -90,7 +90,10 @@ EXECUTOR = HYPEROPT["executor"]
 # get envs/sklearn.yaml (engine command runs the user's program, which brings its own
 # software: the env only holds snaketune's dependencies).
 SKLEARN_ENV = "../envs/sklearn.yaml"
-ENGINE_ENV = {"torch": "../envs/torch.yaml"}.get(STUDY.settings.engine, SKLEARN_ENV)
+TORCH_ENV = "../envs/torch.yaml"
+ENGINE_ENV = TORCH_ENV if STUDY.settings.engine == "torch" else SKLEARN_ENV
+# A round's job checks its suggestions with the engine; optuna's GP sampler needs torch.
+SEARCH_ENV = TORCH_ENV if HYPEROPT["search_alg"]["sampler"] == "gp" else ENGINE_ENV
 # A train job runs scripts/train.py as a program (no Snakemake import): under
 # --sdm conda with the env's python, otherwise with the python running snakemake. What
 # its command line needs besides the job's own files reaches it through the environment
@@ -105,6 +108,7 @@ JOB_PYTHON = (
 os.environ.update(
     SNAKETUNE_PYTHON=JOB_PYTHON,
     SNAKETUNE_TRAIN=str(Path(workflow.basedir) / "scripts" / "train.py"),
+    SNAKETUNE_ROUNDS=str(Path(workflow.basedir) / "scripts" / "rounds.py"),
     SNAKETUNE_COMMAND=json.dumps(STUDY.settings.command),
     SNAKETUNE_SPLIT=HYPEROPT["split"],
 )
@@ -124,6 +128,7 @@ wildcard_constraints:
     trial=r"trial_\d\d\d\d+",
     stage=r"trials|reruns",
     prep_id=r"prep_[0-9a-f]+",
+    round=r"\d\d\d\d+",
     digest=r"[0-9a-f]+",
 
 
@@ -175,6 +180,30 @@ def get_sampled(wildcards):
     ):
         files["unskip"] = flag
     return files
+
+
+def round_name(round_index):
+    return f"{round_index:04d}"
+
+
+def get_round_inputs(wildcards):
+    """The scores of the round before; its history holds every trial before that."""
+    before = int(wildcards.round) - 1
+    trials = STUDY.plan.trials_of(before)
+    scores = [LAYOUT.trial_file(STUDY.trials[i].trial_id, "score.json") for i in trials]
+    files = {"scores": scores}
+    if before >= 1:
+        files["previous"] = LAYOUT.round_history(round_name(before))
+    return files
+
+
+def get_previous_history(wildcards):
+    """The history file of the round before, or "" for round 1 (its history is round 0)."""
+    return get_round_inputs(wildcards).get("previous", "")
+
+
+def get_trial_round(wildcards):
+    return LAYOUT.round_file(round_name(STUDY.trial(wildcards.trial).round))
 
 
 def get_command(wildcards):

@@ -102,7 +102,12 @@ def test_hyperopt_defaults():
     section = hyperopt()
     assert section["goal"] == "minimize" and section["metric"] == "loss"
     assert section["output_feature"] == "combined" and section["split"] == "validation"
-    assert section["search_alg"] == {"type": "variant_generator", "random_state": 42}
+    assert section["search_alg"] == {
+        "type": "variant_generator",
+        "sampler": "variant",
+        "random_state": 42,
+        "points_to_evaluate": [],
+    }
     assert section["executor"]["num_samples"] == 10
     assert section["executor"]["cpu_resources_per_trial"] == 1
 
@@ -131,9 +136,13 @@ def test_runtime_keys_give_notices():
         ({"metric": "accuracy"}, ConfigError, "combined"),
         ({"output_feature": "y", "metric": "r2"}, ConfigError, "r2"),
         ({"validation_metric": 1}, ConfigError, "hyperopt.validation_metric: unknown key"),
-        ({"search_alg": {"type": "optuna"}}, NotSupportedError, "'optuna' is not supported yet"),
+        ({"search_alg": {"type": "hebo"}}, NotSupportedError, "'hebo' .*has no equivalent"),
         ({"search_alg": {"type": "nope"}}, ConfigError, "'nope' is not a search algorithm"),
-        ({"search_alg": {"type": "random", "points_to_evaluate": []}}, ConfigError, "points_to"),
+        (
+            {"search_alg": {"type": "random", "points_to_evaluate": [{"nope": 1}]}},
+            ConfigError,
+            r"points_to_evaluate\[0\]\.nope: not a parameter",
+        ),
         ({"executor": {"num_samples": 0}}, ConfigError, "num_samples"),
         ({"executor": {"gpu_resources_per_trial": 0.5}}, ConfigError, "gpu_resources_per_trial"),
         ({"executor": {"max_concurrent_trials": 0}}, ConfigError, "max_concurrent_trials"),
@@ -148,17 +157,14 @@ def test_hyperopt_errors(values, error, message):
         hyperopt(**values)
 
 
-@pytest.mark.parametrize(
-    "executor",
-    [{"type": "optuna"}, {"type": "optuna", "sampler": "tpe", "pruner": "median"}],
-)
-def test_optuna_executor_is_not_supported_yet_and_never_runs_random_search(executor):
+def test_optuna_executor_chooses_the_sampler_and_refuses_a_pruner():
     # Regression (issue 7.5): it was a Ray key that "does not apply", then random search ran.
-    with pytest.raises(NotSupportedError) as info:
-        hyperopt(executor={"num_samples": 4, **executor})
-    message = str(info.value)
-    assert message.startswith("hyperopt.executor.type: 'optuna' (Ludwig's Optuna executor")
-    assert "not supported yet" in message and "search_alg random or variant_generator" in message
+    section = hyperopt(executor={"num_samples": 4, "type": "optuna", "sampler": "cmaes"})
+    assert section["search_alg"]["sampler"] == "cmaes"
+    with pytest.raises(NotSupportedError, match="executor.pruner: 'median' is not supported"):
+        hyperopt(executor={"num_samples": 4, "type": "optuna", "pruner": "median"})
+    with pytest.raises(ConfigError, match="search_alg: .* together with executor.type optuna"):
+        hyperopt(executor={"type": "optuna"}, search_alg={"type": "random"})
 
 
 @pytest.mark.parametrize("kind", ["serial", "parallel", "fiber"])

@@ -65,22 +65,26 @@ def test_conda_env_matches_pyproject(name):
     assert env_specs(name) == expected
 
 
-def conda_envs(engine: str) -> dict[str, str]:
-    """ENGINE_ENV and SKLEARN_ENV as rules/common.smk computes them for `engine`."""
+ENV_NAMES = ("ENGINE_ENV", "SKLEARN_ENV", "SEARCH_ENV")
+
+
+def conda_envs(engine: str, sampler: str = "tpe") -> dict[str, str]:
+    """The *_ENV values as rules/common.smk computes them for `engine` and `sampler`."""
     study = SimpleNamespace(settings=SimpleNamespace(engine=engine))
+    names = {"STUDY": study, "HYPEROPT": {"search_alg": {"sampler": sampler}}}
     found: dict[str, str] = {}
     for line in (REPO / "rules" / "common.smk").read_text().splitlines():
-        match = re.match(r"(ENGINE_ENV|SKLEARN_ENV) = (.+)$", line)
+        match = re.match(r"([A-Z]+_ENV) = (.+)$", line)
         if match:
-            found[match.group(1)] = eval(match.group(2), {"STUDY": study, **found})  # noqa: S307
-    return found
+            found[match.group(1)] = eval(match.group(2), {**names, **found})  # noqa: S307
+    return {name: found[name] for name in ENV_NAMES}
 
 
 def test_conda_envs_of_rules_exist():
     directives = []
     for rules in sorted((REPO / "rules").glob("*.smk")):
         directives += re.findall(r"^\s*conda:\s*\n\s*(\S+)", rules.read_text(), flags=re.M)
-    assert directives and set(directives) <= {"ENGINE_ENV", "SKLEARN_ENV"}, directives
+    assert directives and set(directives) <= set(ENV_NAMES), directives
     used = set()
     for engine in ("sklearn", "torch", "command"):
         for name, path in conda_envs(engine).items():
@@ -89,4 +93,6 @@ def test_conda_envs_of_rules_exist():
         assert conda_envs(engine)["ENGINE_ENV"].endswith(
             "torch.yaml" if engine == "torch" else "sklearn.yaml"
         )
+        # optuna's GP sampler imports torch, whatever the engine
+        assert conda_envs(engine, sampler="gp")["SEARCH_ENV"].endswith("torch.yaml")
     assert set(REQUIRED_ENVS) <= used

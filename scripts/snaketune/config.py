@@ -22,6 +22,8 @@ from snaketune.backends import ENGINE_MODULES
 from snaketune.backends.tables import TRAINED_SECTIONS
 from snaketune.errors import ConfigError, NotSupportedError, show
 from snaketune.search import variant
+from snaketune.search.options import OPTUNA_EXECUTOR_KEYS, normalize_search_alg
+from snaketune.search.plan import check_search
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 DATA_KEYS = ("dataset", "training_set", "validation_set", "test_set")
@@ -41,22 +43,6 @@ HYPEROPT_KEYS = (
     "eval_split",
     "search_alg",
     "executor",
-)
-SEARCH_ALGS = ("random", "variant_generator")
-# Ludwig's other search algorithms: valid there, not implemented here yet.
-PLANNED_SEARCH_ALGS = (
-    "ax",
-    "bayesopt",
-    "blendsearch",
-    "bohb",
-    "cfo",
-    "dragonfly",
-    "hebo",
-    "hyperopt",
-    "nevergrad",
-    "optuna",
-    "skopt",
-    "zoopt",
 )
 SPLITS = {"training": "training", "train": "training", "validation": "validation", "test": "test"}
 EXECUTOR_DEFAULTS = {
@@ -424,19 +410,11 @@ def _check_int(path: str, value: Any, minimum: int, allow_none: bool = False) ->
 def _check_executor_type(kind: Any, notices: list[str]) -> None:
     """Ludwig's Ray executor (and the legacy names it upgrades) run here as Snakemake jobs.
 
-    Ludwig's Optuna executor asks for adaptive search, which is not built yet: running
-    random search in its place would silently change the study, so it is refused.
+    Ludwig's Optuna executor names a sampler, which search/options.py reads as the
+    study's search_alg; its trials run as Snakemake jobs too.
     """
-    if kind is None or kind == "ray":
+    if kind is None or kind in ("ray", "optuna"):
         return
-    if kind == "optuna":
-        raise NotSupportedError(
-            "hyperopt.executor.type: 'optuna' (Ludwig's Optuna executor, with its sampler, "
-            "pruner, storage and study_name keys) is not supported yet; snaketune runs every "
-            "trial as a Snakemake job and samples with search_alg random or variant_generator "
-            "(grid_search parameters expand into a grid). Remove executor.type (or set it to "
-            "ray) and its Optuna keys to run that search."
-        )
     if kind in LEGACY_EXECUTOR_TYPES:
         notices.append(
             f"upgraded legacy hyperopt.executor.type {kind!r} to 'ray', as Ludwig does; "
@@ -445,7 +423,8 @@ def _check_executor_type(kind: Any, notices: list[str]) -> None:
         return
     raise ConfigError(
         f"hyperopt.executor.type: {_fmt(kind)} is not an executor; allowed: ray (trials run as "
-        f"Snakemake jobs), or the legacy {', '.join(LEGACY_EXECUTOR_TYPES)}."
+        f"Snakemake jobs), optuna (its sampler chooses the trials), or the legacy "
+        f"{', '.join(LEGACY_EXECUTOR_TYPES)}."
     )
 
 
@@ -456,6 +435,8 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
         raise ConfigError(f"hyperopt.executor: {_fmt(executor)} must be a mapping.")
     _check_executor_type(executor.get("type"), notices)
     allowed = (*EXECUTOR_DEFAULTS, *EXECUTOR_RUNTIME_KEYS, "scheduler")
+    if executor.get("type") == "optuna":  # read by search/options.py
+        allowed = (*allowed, *OPTUNA_EXECUTOR_KEYS)
     for key in executor:
         if key not in allowed:
             raise ConfigError(
@@ -463,7 +444,9 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
             )
     out = {**EXECUTOR_DEFAULTS, **{k: v for k, v in executor.items() if k in EXECUTOR_DEFAULTS}}
     for key in EXECUTOR_RUNTIME_KEYS:
-        if key in executor and not (key == "type" and executor[key] in LEGACY_EXECUTOR_TYPES):
+        if key in executor and not (
+            key == "type" and executor[key] in (*LEGACY_EXECUTOR_TYPES, "optuna")
+        ):
             notices.append(
                 f"hyperopt.executor.{key} ({_fmt(executor[key])}) concerns Ray and does not apply "
                 "to snaketune; trials run as Snakemake jobs."
@@ -502,38 +485,6 @@ def _check_trial_count(parameters: dict, num_samples: int) -> None:
             "a folder of files and a few Snakemake jobs); lower num_samples, narrow the "
             "grid, or split the search into several studies."
         )
-
-
-def _normalize_search_alg(search_alg: Any, seed: int) -> dict:
-    if search_alg is None:
-        search_alg = {"type": "variant_generator"}
-    if isinstance(search_alg, str):
-        search_alg = {"type": search_alg}
-    if not isinstance(search_alg, dict) or "type" not in search_alg:
-        raise ConfigError(
-            f"hyperopt.search_alg: {_fmt(search_alg)} must be a mapping with a 'type'; "
-            f"allowed types: {', '.join(SEARCH_ALGS)}."
-        )
-    kind = search_alg["type"]
-    if kind in PLANNED_SEARCH_ALGS:
-        raise NotSupportedError(
-            f"hyperopt.search_alg.type: {kind!r} is not supported yet; available now: "
-            f"{', '.join(SEARCH_ALGS)} (random sampling, with grid_search expansion)."
-        )
-    if kind not in SEARCH_ALGS:
-        raise ConfigError(
-            f"hyperopt.search_alg.type: {_fmt(kind)} is not a search algorithm; allowed: "
-            f"{', '.join(SEARCH_ALGS + PLANNED_SEARCH_ALGS)}."
-        )
-    for key in search_alg:
-        if key not in ("type", "random_state"):
-            raise ConfigError(
-                f"hyperopt.search_alg.{key}: not supported for search_alg {kind!r}; "
-                "allowed keys: type, random_state."
-            )
-    state = search_alg.get("random_state", seed)
-    _check_int("hyperopt.search_alg.random_state", state, 0)
-    return {"type": kind, "random_state": state}
 
 
 def normalize_hyperopt(raw: Any, model: dict, seed: int, notices: list[str]) -> dict:
@@ -608,15 +559,20 @@ def normalize_hyperopt(raw: Any, model: dict, seed: int, notices: list[str]) -> 
     executor = _normalize_executor(raw.get("executor"), notices)
     executor["num_samples"] = variant.resolve_num_samples(executor["num_samples"], checked)
     _check_trial_count(checked, executor["num_samples"])
-    return {
+    search_alg = normalize_search_alg(
+        raw.get("search_alg"), seed, raw.get("executor") or {}, notices
+    )
+    hyperopt = {
         "parameters": checked,
         "goal": goal,
         "metric": metric,
         "output_feature": output_feature,
         "split": SPLITS[split],
-        "search_alg": _normalize_search_alg(raw.get("search_alg"), seed),
+        "search_alg": search_alg,
         "executor": executor,
     }
+    check_search(hyperopt, notices)
+    return hyperopt
 
 
 def load_model_config(path: Path, seed: int) -> ModelConfig:

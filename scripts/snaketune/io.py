@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,12 @@ def dump_joblib(path: str | os.PathLike, obj: Any) -> None:
 def log(message: str) -> None:
     """A line for the job's log (stderr, which the rules send to the trial's train.log)."""
     print(message, file=sys.stderr, flush=True)
+
+
+def remove_siblings(folder: Path) -> None:
+    """Delete the other folders beside `folder` (never following a link): older samplings."""
+    folder = Path(folder)
+    if folder.parent.is_dir():
+        for sibling in folder.parent.iterdir():
+            if sibling != folder and sibling.is_dir() and not sibling.is_symlink():
+                shutil.rmtree(sibling)

@@ -14,6 +14,9 @@ folder layout is written down once:
                                     train_summary.json, training_statistics.json,
                                     model.joblib, train.log, score.json
     trials/<trial>/sampled/<digest>/  the sampled values a trial was trained from
+    search/<digest>.json            an adaptive search's setting, read by its round jobs
+    rounds/history_<r>.json         every trial before round r, as its sampler learns from them
+    rounds/round_<r>.json           the values an adaptive sampler suggested in round r
     reruns/<trial>/                 a trial trained again, to compare with the original
     logs/<step>/<name>.log          one log per job; logs/benchmarks/ their resources
 """
@@ -78,6 +81,16 @@ class StudyLayout:
     def sampled(self, trial: str, digest: str, name: str) -> str:
         """A file of the values sampled for a trial (parameters.json, config.yaml)."""
         return f"{self.trial(trial)}/sampled/{digest}/{name}"
+
+    def search_file(self, digest: str) -> str:
+        return self.file(f"search/{digest}.json")
+
+    def round_file(self, round_index: str) -> str:
+        """Round r's suggestions; `round_index` is its number (4 digits) or a wildcard."""
+        return self.file(f"rounds/round_{round_index}.json")
+
+    def round_history(self, round_index: str) -> str:
+        return self.file(f"rounds/history_{round_index}.json")
 
     def unskip_flag(self, trial: str) -> str:
         return self.trial_file(trial, UNSKIP_FLAG)

@@ -21,7 +21,7 @@ a bad space fails before any job rather than in the middle of a study):
   ``0.3 / 0.1 == 2.9999999999999996``);
 - quantized floats are returned as the float nearest to ``k * q`` computed in
   decimal from ``q`` as written, so JSON shows ``0.3``, not
-  ``0.30000000000000004`` (see :func:`_times_q`);
+  ``0.30000000000000004`` (see :func:`times_q`);
 - ``qlograndint`` (q > 1) has Ray's support (the multiples of q, both ends
   included) but weights that fall steadily from the smallest multiple to the
   largest, where Ray's floor-then-round weights zigzag.
@@ -85,17 +85,17 @@ class Space:
 # --------------------------------------------------------------------------- #
 
 
-def _just_below(x: float) -> float:
+def just_below(x: float) -> float:
     return math.nextafter(x, -math.inf)
 
 
 def _log_uniform(lower: float, upper: float, rng: np.random.Generator) -> float:
     """exp(U(ln lower, ln upper)), kept in [lower, upper) despite exp/log noise."""
     value = math.exp(float(rng.uniform(math.log(lower), math.log(upper))))
-    return min(max(value, lower), _just_below(upper))
+    return min(max(value, lower), just_below(upper))
 
 
-def _multiples_in(lower: float, upper: float, q: float) -> tuple[int, int]:
+def multiples_in(lower: float, upper: float, q: float) -> tuple[int, int]:
     """The range k_lo..k_hi (inclusive) of the multiples k*q inside [lower, upper].
 
     Bounds are snapped inward to multiples of q, as Ray does; the tolerance
@@ -109,7 +109,7 @@ def _multiples_in(lower: float, upper: float, q: float) -> tuple[int, int]:
     )
 
 
-def _times_q(k: int, q: float) -> float:
+def times_q(k: int, q: float) -> float:
     """k * q for a quantized float, without binary noise.
 
     The product is taken in decimal from q's shortest repr (what the user
@@ -138,16 +138,16 @@ def _draw_grid(spec: Spec, rng: np.random.Generator) -> Any:
 
 def _draw_uniform(spec: Spec, rng: np.random.Generator) -> float:
     lower, upper = spec["lower"], spec["upper"]
-    return min(float(rng.uniform(lower, upper)), _just_below(upper))
+    return min(float(rng.uniform(lower, upper)), just_below(upper))
 
 
 def _draw_quniform(spec: Spec, rng: np.random.Generator) -> float:
     q = spec["q"]
-    k_lo, k_hi = _multiples_in(spec["lower"], spec["upper"], q)
+    k_lo, k_hi = multiples_in(spec["lower"], spec["upper"], q)
     # round(U(k_lo*q, k_hi*q) / q) == round(U(k_lo, k_hi)): both end points
     # are reachable, with half the weight of the inner values (as in Ray).
     k = min(max(round(float(rng.uniform(k_lo, k_hi))), k_lo), k_hi)
-    return _times_q(k, q)
+    return times_q(k, q)
 
 
 def _draw_loguniform(spec: Spec, rng: np.random.Generator) -> float:
@@ -156,9 +156,9 @@ def _draw_loguniform(spec: Spec, rng: np.random.Generator) -> float:
 
 def _draw_qloguniform(spec: Spec, rng: np.random.Generator) -> float:
     q = spec["q"]
-    k_lo, k_hi = _multiples_in(spec["lower"], spec["upper"], q)
+    k_lo, k_hi = multiples_in(spec["lower"], spec["upper"], q)
     value = _log_uniform(k_lo * q, k_hi * q, rng)
-    return _times_q(_nearest_k(value, q, k_lo, k_hi), q)
+    return times_q(_nearest_k(value, q, k_lo, k_hi), q)
 
 
 def _draw_randn(spec: Spec, rng: np.random.Generator) -> float:
@@ -167,7 +167,7 @@ def _draw_randn(spec: Spec, rng: np.random.Generator) -> float:
 
 def _draw_qrandn(spec: Spec, rng: np.random.Generator) -> float:
     q = spec["q"]
-    return _times_q(round(float(rng.normal(spec["mean"], spec["sd"])) / q), q)
+    return times_q(round(float(rng.normal(spec["mean"], spec["sd"])) / q), q)
 
 
 def _draw_randint(spec: Spec, rng: np.random.Generator) -> int:
@@ -178,7 +178,7 @@ def _draw_qrandint(spec: Spec, rng: np.random.Generator) -> int:
     q = spec["q"]
     if q == 1:  # Ray 2.60: q = 1 is plain randint, upper exclusive
         return _draw_randint(spec, rng)
-    k_lo, k_hi = _multiples_in(spec["lower"], spec["upper"], q)
+    k_lo, k_hi = multiples_in(spec["lower"], spec["upper"], q)
     return int(rng.integers(k_lo, k_hi + 1)) * q
 
 
@@ -195,7 +195,7 @@ def _draw_qlograndint(spec: Spec, rng: np.random.Generator) -> int:
     # last multiple included: P(k*q) is proportional to ln((k+1)/k), so the
     # values are log-uniform over the multiples, both ends inclusive, and
     # skewed towards the small ones.
-    k_lo, k_hi = _multiples_in(spec["lower"], spec["upper"], q)
+    k_lo, k_hi = multiples_in(spec["lower"], spec["upper"], q)
     return math.floor(_log_uniform(k_lo, k_hi + 1, rng)) * q
 
 
@@ -389,7 +389,7 @@ def _check_ranges(check: _Checker, space: Space, spec: dict) -> None:
                     f"for space {space.name!r}"
                 )
     if space.kind == "int" and q is not None and q > 1:
-        k_lo, k_hi = _multiples_in(lower, upper, q)
+        k_lo, k_hi = multiples_in(lower, upper, q)
         if k_lo > k_hi:
             raise check.fail(
                 f"no multiple of 'q' ({q}) lies between 'lower' ({lower}) and "

@@ -1,8 +1,11 @@
-"""The study as the Snakefile sees it: every trial known at parse time.
+"""The study as the Snakefile sees it: every trial, and the values known at parse time.
 
-Random and grid search know each trial's parameters up front, so they are
-computed here from (seed, trial index, space) and handed to each trial's own
-jobs. Nothing in this module writes a file.
+Random, grid and quasi-random search know each trial's parameters up front, so they
+are computed here from (seed, trial index, space) and handed to each trial's own
+jobs; so are an adaptive search's known points and start (round 0, search/plan.py).
+The trials an adaptive sampler suggests later have an id, a round and a seed here;
+their values come from their round's job (search/rounds.py). Nothing in this module
+writes a file.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import Any
 from snaketune import config as study_config
 from snaketune import data, io, resolve
 from snaketune.backends import get_engine
-from snaketune.errors import ConfigError, clip
+from snaketune.errors import ConfigError, NotSupportedError, clip
 from snaketune.layout import StudyLayout
 from snaketune.prepare import used_columns
 from snaketune.search import variant
+from snaketune.search.options import is_adaptive
+from snaketune.search.plan import SearchPlan, fixed_parameters, internal_values, make_plan
 
 TRIAL_PREFIX = "trial_"
 # Data files up to this size are identified by their content; larger ones by size and
@@ -54,22 +59,32 @@ def data_fingerprint(path: Path) -> str:
 class Trial:
     trial_id: str
     index: int
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] | None  # None: suggested by its round's job
     seed: int
-    config: dict[str, Any]
+    config: dict[str, Any] | None
     prep_id: str
     digest: str = ""
+    round: int = 0
+    sampler: dict[str, Any] | None = None  # an adaptive search's view of the values
+
+    @property
+    def suggested(self) -> bool:
+        """Whether the values come from an adaptive round (not known at parse time)."""
+        return self.parameters is None
 
     @property
     def record(self) -> dict[str, Any]:
         """What parameters.json holds: sampled values, seeds and round only."""
-        return {
+        record = {
             "trial_id": self.trial_id,
             "index": self.index,
-            "round": 0,
+            "round": self.round,
             "trial_seed": self.seed,
             "parameters": self.parameters,
         }
+        if self.sampler is not None:
+            record["sampler"] = self.sampler
+        return record
 
 
 @dataclass
@@ -83,6 +98,13 @@ class Study:
     # Finished trials whose model or statistics are gone, which this run trains again
     # (set by workflow.load_workflow_study with retrain_missing).
     retrain: set[str] = field(default_factory=set)
+    # An adaptive search: what its round jobs read (search/<search_digest>.json).
+    search: dict[str, Any] | None = None
+    search_digest: str = ""
+
+    @property
+    def plan(self) -> SearchPlan:
+        return make_plan(self.hyperopt)
 
     @property
     def study_dir(self) -> Path:
@@ -323,13 +345,12 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
     _check_split(settings, model.model, hyperopt["split"], model.notices)
     seed = hyperopt["search_alg"]["random_state"]
     _check_parameter_paths(engine, model.model, hyperopt, seed)
-    num_samples = hyperopt["executor"]["num_samples"]
     data_prints = {key: data_fingerprint(path) for key, path in settings.data_files.items()}
     selection = [hyperopt["output_feature"], hyperopt["metric"], hyperopt["split"]]
-    trials, preps = [], {}
-    for index in range(variant.count_trials(hyperopt["parameters"], num_samples)):
-        parameters = variant.trial_parameters(hyperopt["parameters"], index, num_samples, seed)
-        tid = trial_id(index)
+    preps: dict[str, dict] = {}
+
+    def prepared_for(tid: str, parameters: dict) -> tuple[dict, Any, str]:
+        """The trial's config, its preprocessing key and its prepared folder's id."""
         resolved = _resolve(engine, model.model, parameters)
         try:
             key = engine.check_trial(resolved)
@@ -343,6 +364,18 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
         identity = {"key": key, "data": data_prints, "seed": settings.random_seed}
         prep_id = f"prep_{digest(identity)}"
         preps.setdefault(prep_id, key)
+        for notice in engine.config_notices(resolved):
+            if notice not in model.notices:
+                model.notices.append(notice)
+        return resolved, key, prep_id
+
+    plan = make_plan(hyperopt)
+    adaptive = is_adaptive(hyperopt["search_alg"])
+    trials = []
+    for index in range(plan.fixed):
+        parameters = fixed_parameters(hyperopt, index)
+        tid = trial_id(index)
+        resolved, _, prep_id = prepared_for(tid, parameters)
         trial = Trial(
             trial_id=tid,
             index=index,
@@ -350,6 +383,9 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             seed=variant.trial_seed(settings.random_seed, index),
             config=resolved,
             prep_id=prep_id,
+            sampler={"internal": internal_values(hyperopt["parameters"], parameters)}
+            if adaptive
+            else None,
         )
         # Everything a trial's result depends on; it names the trial's sampled/ folder.
         trial.digest = digest(
@@ -364,9 +400,43 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             length=16,
         )
         trials.append(trial)
-        for notice in engine.config_notices(resolved):
-            if notice not in model.notices:
-                model.notices.append(notice)
+    search, search_digest = None, ""
+    if plan.fixed < plan.num_trials:
+        key, prep_id = _shared_preparation(hyperopt, plan, prepared_for)
+        search = {
+            "parameters": hyperopt["parameters"],
+            "search_alg": hyperopt["search_alg"],
+            "goal": hyperopt["goal"],
+            "model": model.model,
+            "engine": settings.engine,
+            "command": settings.command,
+            "random_seed": settings.random_seed,
+            "prep_key": key,
+            "plan": {"fixed": plan.fixed, "batch_size": plan.batch_size},
+        }
+        search_digest = digest(search, length=16)
+        for index in range(plan.fixed, plan.num_trials):
+            trial = Trial(
+                trial_id=trial_id(index),
+                index=index,
+                parameters=None,
+                seed=variant.trial_seed(settings.random_seed, index),
+                config=None,
+                prep_id=prep_id,
+                round=plan.round_of(index),
+            )
+            # "s" + hex: a suggested trial's sampled/ folder, never a parse-time one's.
+            trial.digest = "s" + digest(
+                {
+                    "search": search_digest,
+                    "index": index,
+                    "round": trial.round,
+                    "prep_id": prep_id,
+                    "selection": selection,
+                },
+                length=16,
+            )
+            trials.append(trial)
     return Study(
         settings=settings,
         model=model,
@@ -374,4 +444,40 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
         preps=preps,
         notices=model.notices,
         data=data_prints,
+        search=search,
+        search_digest=search_digest,
     )
+
+
+# Random draws whose preprocessing an adaptive study checks at parse time.
+PREPARATION_PROBES = 64
+
+
+def _shared_preparation(hyperopt: dict, plan: SearchPlan, prepared_for) -> tuple[Any, str]:
+    """The one preprocessing every trial of an adaptive search shares, checked up front.
+
+    Suggested values are not known at parse time, so their data cannot get prepare jobs
+    of their own: the round-0 trials and random draws from the spaces must all prepare
+    the data alike (a suggestion that does not is refused by its round's job).
+    """
+    space = hyperopt["parameters"]
+    count = min(plan.num_trials, PREPARATION_PROBES)
+    seed = hyperopt["search_alg"]["random_state"]
+    found: dict[str, Any] = {}
+    for index in range(count):
+        parameters = variant.trial_parameters(space, index, plan.num_trials, seed)
+        _, key, prep_id = prepared_for(f"a random draw from the spaces ({index})", parameters)
+        found.setdefault(prep_id, key)
+    for index in range(plan.fixed):
+        _, key, prep_id = prepared_for(trial_id(index), fixed_parameters(hyperopt, index))
+        found.setdefault(prep_id, key)
+    if len(found) > 1:
+        raise NotSupportedError(
+            f"hyperopt.parameters: with search_alg {hyperopt['search_alg']['type']!r}, the "
+            "tuned values change how the data is prepared (preprocessing parameters, or "
+            "ones that decide it), which an adaptive search cannot do yet: its trials are "
+            "suggested after the data is prepared once. Tune preprocessing with search_alg "
+            "random, sobol or halton, or fix it in the model config."
+        )
+    prep_id, key = next(iter(found.items()))
+    return key, prep_id

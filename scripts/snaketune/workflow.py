@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 from snaketune import io
@@ -192,12 +191,16 @@ def artifact_notices(
 
 
 def missing_samplings(study: Study) -> list[Trial]:
-    """The trials whose current sampled/<digest>/ folder lacks a file."""
+    """The parse-time trials whose current sampled/<digest>/ folder lacks a file.
+
+    A suggested trial's folder is written by a job (rule suggested), not here.
+    """
     layout = study.layout
     return [
         trial
         for trial in study.trials
-        if not all(
+        if not trial.suggested
+        and not all(
             os.path.exists(layout.sampled(trial.trial_id, trial.digest, name))
             for name in SAMPLED_FILES
         )
@@ -215,12 +218,13 @@ def write_samplings(study: Study, trials: list[Trial]) -> None:
     for trial in trials:
         parameters = Path(study.layout.sampled(trial.trial_id, trial.digest, "parameters.json"))
         folder = parameters.parent
-        if folder.parent.is_dir():
-            for sibling in folder.parent.iterdir():
-                if sibling != folder and sibling.is_dir() and not sibling.is_symlink():
-                    shutil.rmtree(sibling)
+        io.remove_siblings(folder)
         files[parameters] = io.json_text(trial.record)
         files[folder / "config.yaml"] = io.yaml_text(trial.config)
+    if study.search is not None:
+        search = Path(study.layout.search_file(study.search_digest))
+        if not search.exists():
+            files[search] = io.json_text(study.search)
     # parameters.json before config.yaml, in trial order: a kill midway leaves whole files
     io.write_texts(files)
 
@@ -229,7 +233,7 @@ def sampling_regex(study: Study, missing: list[Trial]) -> str:
     """A regex of the missing trials' ids ("" for none), for a dry run's rule sample."""
     if not missing:
         return ""
-    if len(missing) == len(study.trials):
+    if len(missing) == len(study.trials):  # (a suggested trial is never missing here)
         return r"trial_\d\d\d\d+"
     return "|".join(re.escape(trial.trial_id) for trial in missing)
 

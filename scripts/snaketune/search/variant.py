@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from snaketune.errors import ConfigError
+from snaketune.search.seeds import derived_seed, seed_words
 from snaketune.spaces import grid_values, is_grid, sample
 
 Spaces = Mapping[str, Mapping[str, Any]]
@@ -38,16 +39,6 @@ Spaces = Mapping[str, Mapping[str, Any]]
 # trial's training seed can never share a SeedSequence.
 _PARAMETER_STREAM = 1
 _TRIAL_SEED_STREAM = 2
-_TRIAL_SEED_LIMIT = 2**31 - 1
-
-
-def _seed_words(seed: int) -> list[int]:
-    """Any int seed as the non-negative entropy SeedSequence needs: sign, then size.
-
-    Distinct seeds (negative or beyond 64 bits too) stay distinct.
-    """
-    seed = int(seed)
-    return [0, seed] if seed >= 0 else [1, -seed]
 
 
 def _name_key(name: str) -> int:
@@ -107,7 +98,7 @@ def trial_parameters(
         if is_grid(spec):
             parameters[name] = chosen[name]
         else:
-            entropy = [_PARAMETER_STREAM, *_seed_words(seed), index, _name_key(name)]
+            entropy = [_PARAMETER_STREAM, *seed_words(seed), index, _name_key(name)]
             rng = np.random.default_rng(np.random.SeedSequence(entropy))
             parameters[name] = sample(spec, rng)
     return parameters
@@ -129,6 +120,4 @@ def trial_seed(seed: int, index: int) -> int:
     re-running trial 7 alone trains it exactly as the study did. The range
     fits every library's seed (numpy, torch, sklearn's ``random_state``).
     """
-    entropy = [_TRIAL_SEED_STREAM, *_seed_words(seed), index]
-    state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
-    return int(state % _TRIAL_SEED_LIMIT)
+    return derived_seed(_TRIAL_SEED_STREAM, seed, index)

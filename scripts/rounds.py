@@ -1,0 +1,90 @@
+"""Rules suggest and suggested: an adaptive search's rounds (snaketune/search/rounds.py).
+
+`suggest` writes round r's suggestions and the history they came from; `extract`
+copies one trial's entry into its sampled/ folder. A plain program like train.py: it
+imports no Snakemake. Bad values (a suggestion the engine refuses) end the job with
+one paragraph, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    suggest = commands.add_parser("suggest")
+    suggest.add_argument("--search", required=True, help="the study's search/<digest>.json")
+    suggest.add_argument("--round", type=int, required=True)
+    suggest.add_argument("--previous", default="", help="history of the round before")
+    suggest.add_argument("--round-file", required=True)
+    suggest.add_argument("--history", required=True)
+    suggest.add_argument("--log", required=True)
+    suggest.add_argument("scores", nargs="*", help="score.json of the round before's trials")
+    extract = commands.add_parser("extract")
+    extract.add_argument("--round-file", required=True)
+    extract.add_argument("--trial", required=True)
+    extract.add_argument("--parameters", required=True)
+    extract.add_argument("--config", required=True)
+    return parser.parse_args(argv)
+
+
+def suggest(args: argparse.Namespace) -> None:
+    from snaketune import io
+    from snaketune.backends import get_engine
+    from snaketune.search.rounds import suggest_round
+    from snaketune.trial import pin_threads
+
+    pin_threads(1)  # the same numbers on any machine: one thread for GP's torch and BLAS
+    setting = io.read_json(args.search)
+    engine = get_engine(setting["engine"], command=setting["command"])
+    history, round_file = suggest_round(
+        setting,
+        args.round,
+        Path(args.previous) if args.previous else None,
+        [Path(path) for path in args.scores],
+        engine,
+    )
+    io.write_json(args.history, history)
+    io.write_json(args.round_file, round_file)
+    asked = sum(entry["record"]["sampler"]["asks"] for entry in round_file["trials"])
+    print(
+        f"round {args.round}: {len(round_file['trials'])} suggestions from {len(history)} "
+        f"earlier trials ({asked} asks)",
+        file=sys.stderr,
+    )
+
+
+def extract(args: argparse.Namespace) -> None:
+    from snaketune import io
+    from snaketune.search.rounds import extract_trial
+
+    record, config = extract_trial(Path(args.round_file), args.trial)
+    io.remove_siblings(Path(args.parameters).parent)  # older samplings: as at parse time
+    io.write_texts(
+        {Path(args.parameters): io.json_text(record), Path(args.config): io.yaml_text(config)}
+    )
+
+
+def main(argv: list[str]) -> int:
+    args = parse_arguments(argv)
+    if args.command == "extract":
+        extract(args)
+        return 0
+    from snaketune.errors import ConfigError
+
+    sys.stderr = open(args.log, "w", buffering=1)  # noqa: SIM115 (the job's whole life)
+    try:
+        suggest(args)
+    except ConfigError as exc:
+        for stream in (sys.stderr, sys.__stderr__):
+            print(f"snaketune: {exc}", file=stream, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
