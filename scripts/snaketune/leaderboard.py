@@ -81,7 +81,7 @@ def _parameter_names(scores: list[dict], hyperopt_config: dict) -> list[str]:
 
 def _column_for(name: str) -> str:
     """A parameter's column; prefixed only if it would clash with a fixed column."""
-    return f"param:{name}" if name in LEAD_COLUMNS + TAIL_COLUMNS else name
+    return f"param:{name}" if name in (*LEAD_COLUMNS, "round", *TAIL_COLUMNS) else name
 
 
 def _cell_value(value: Any) -> Any:
@@ -103,7 +103,9 @@ def status_counts(statuses: list[str]) -> str:
     return f"{counts}, {skipped} skipped" if skipped else counts
 
 
-def _rows(ok: list[dict], failed: list[dict], param_names: list[str]) -> list[dict]:
+def _rows(
+    ok: list[dict], failed: list[dict], param_names: list[str], with_rounds: bool = False
+) -> list[dict]:
     rows = []
     for rank, score in enumerate(ok + failed, start=1):
         is_ok = rank <= len(ok)
@@ -115,6 +117,8 @@ def _rows(ok: list[dict], failed: list[dict], param_names: list[str]) -> list[di
             "best_epoch": score.get("best_epoch") if is_ok else None,
             "duration_s": score.get("duration_s"),
         }
+        if with_rounds:
+            row["round"] = score.get("round", 0)
         params = score.get("parameters") or {}
         for name in param_names:
             row[_column_for(name)] = params.get(name)
@@ -162,7 +166,7 @@ def format_markdown(
     rows: list[dict], columns: list[str], *, title: str = "", top: int | None = None
 ) -> str:
     shown = rows if top is None else rows[:top]
-    right = {"rank", "metric_score", "best_epoch", "duration_s"}
+    right = {"rank", "metric_score", "best_epoch", "duration_s", "round"}
     lines = [f"# {title}", ""] if title else []
     lines.append("| " + " | ".join(c.replace("|", "\\|") for c in columns) + " |")
     lines.append("|" + "|".join("---:" if c in right else "---" for c in columns) + "|")
@@ -414,8 +418,11 @@ def build_leaderboard(
     out_dir = Path(out_dir)
     ok, failed = rank_scores(scores, goal)
     param_names = _parameter_names(scores, hyperopt_config)
-    columns = [*LEAD_COLUMNS, *(_column_for(n) for n in param_names), *TAIL_COLUMNS]
-    rows = _rows(ok, failed, param_names)
+    # An adaptive search's round, beside the values it chose (absent for one round only).
+    with_rounds = any(score.get("round") for score in scores)
+    lead = [*LEAD_COLUMNS, "round"] if with_rounds else list(LEAD_COLUMNS)
+    columns = [*lead, *(_column_for(n) for n in param_names), *TAIL_COLUMNS]
+    rows = _rows(ok, failed, param_names, with_rounds)
 
     write_text(out_dir / "leaderboard.tsv", format_tsv(rows, columns))
     objective = _describe_objective(ok[0] if ok else (failed[0] if failed else {}), goal)
@@ -446,7 +453,7 @@ def _parse_tsv_cell(column: str, text: str) -> Any:
         return None
     if column in ("trial_id", "status", "error"):
         return text
-    if column in ("rank", "best_epoch"):
+    if column in ("rank", "best_epoch", "round"):
         return int(text)
     if column in ("metric_score", "duration_s"):
         return float(text)
@@ -486,7 +493,7 @@ def format_summary(
     ok = [r for r in rows if r.get("status") == "ok"]
     skipped = [r for r in rows if r.get("status") == "skipped"]
     failed = [r for r in rows if r.get("status") not in ("ok", "skipped")]
-    fixed = set(LEAD_COLUMNS + TAIL_COLUMNS)
+    fixed = {*LEAD_COLUMNS, "round", *TAIL_COLUMNS}
     lines = []
     if ok:
         shown = ok[:top]

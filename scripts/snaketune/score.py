@@ -29,6 +29,7 @@ SCORE_FIELDS = (
     "train_time_s",
     "error",
     "parameters",
+    "round",
 )
 
 
@@ -120,10 +121,12 @@ def score_trial(
     split: str,
     trial_id: str,
     parameters: dict,
+    round_index: int = 0,
 ) -> dict:
     """The content of score.json for one trial (a failed trial is a result, not an error).
 
     `best_epoch` is 1-based, like the engine's. `selected_on` says which split chose it.
+    `round` is the search round the values came from (0: known before any score).
     """
     summary = trial_dir_summary or {}
     score: dict[str, Any] = {
@@ -140,6 +143,7 @@ def score_trial(
         "train_time_s": summary.get("train_time_s"),
         "error": None,
         "parameters": parameters,
+        "round": round_index,
     }
     if summary.get("status") != "ok":
         score["error"] = summary.get("error") or "training failed (no error message recorded)"

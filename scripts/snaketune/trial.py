@@ -237,6 +237,7 @@ def score_trial_dir(
         split=split,
         trial_id=record["trial_id"],
         parameters=record["parameters"],
+        round_index=record.get("round", 0),
     )
     if original_path:
         result.update(score.compare_rerun(io.read_json(original_path), result))

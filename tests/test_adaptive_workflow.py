@@ -1,0 +1,152 @@
+"""An adaptive (TPE) study end to end: rounds, determinism under --cores, kill and resume.
+
+One study of 12 trials in rounds of 4 (round 0 is a known point and the quasi-random
+start), trained by a program that computes a known function of the values (engine
+command, a process start per trial), with one trial of round 1 failing. It runs twice:
+with --cores 2 in one go, and with --cores 1 killed in the middle of round 1 and then
+resumed. Both give the same leaderboard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ENV, REPO, Study, model_config, run_together
+from test_interrupted_runs import remove_snakemake_locks
+from test_workflow import job_counts
+
+pytestmark = pytest.mark.e2e
+
+OBJECTIVE = str(REPO / "tests" / "trainers" / "objective.py")
+FAILING = "trial_0005"
+POINT = {"trainer.learning_rate": 0.01, "combiner.output_size": 8}
+COMMAND = {
+    "engine": "command",
+    "command": [sys.executable, OBJECTIVE, "{config}", "{output}", "--fail-trial", FAILING],
+}
+
+
+def tpe_config(num_samples: int = 12) -> dict:
+    return model_config(
+        goal="minimize",
+        metric="loss",
+        output_feature="label",
+        parameters={
+            "trainer.learning_rate": {"space": "loguniform", "lower": 1e-4, "upper": 1.0},
+            "combiner.output_size": {"space": "choice", "categories": [2, 4, 8, 16, 32]},
+            "combiner.num_fc_layers": {"space": "randint", "lower": 1, "upper": 4},
+        },
+        search_alg={
+            "type": "optuna",
+            "n_startup_trials": 4,
+            "batch_size": 4,
+            "points_to_evaluate": [POINT],
+        },
+        executor={"num_samples": num_samples},
+    )
+
+
+def run_killed_in_round_one(study: Study) -> subprocess.CompletedProcess:
+    """--cores 1, killed (SIGKILL, its whole process group) once the failing trial of
+    round 1 is scored and before the round is done; then run again to the end."""
+    process = subprocess.Popen(
+        study.command("--cores", "1", configfile=COMMAND),
+        cwd=study.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ENV,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while not study.path("trials", FAILING, "score.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "ended before the kill"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    remove_snakemake_locks(study)
+    assert not study.path("trials", "trial_0007", "score.json").exists(), "round 1 was done"
+    return study.run("--cores", "1", configfile=COMMAND)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    whole = Study(tmp_path_factory.mktemp("tpe_cores2"), tpe_config())
+    resumed = Study(tmp_path_factory.mktemp("tpe_cores1_killed"), tpe_config())
+    run_together(
+        lambda: whole.run("--cores", "2", configfile=COMMAND),
+        lambda: run_killed_in_round_one(resumed),
+    )
+    return whole, resumed
+
+
+def leaderboard(study: Study) -> list[list[str]]:
+    """The leaderboard without its duration column (the only one that may differ)."""
+    lines = study.path("leaderboard.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    keep = [i for i, name in enumerate(header) if name != "duration_s"]
+    return [[row.split("\t")[i] for i in keep] for row in lines]
+
+
+def records(study: Study) -> dict[str, dict]:
+    folder = study.path("trials")
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted(folder.glob("trial_*/parameters.json"))
+    }
+
+
+def test_same_leaderboard_with_cores_2_and_killed_cores_1(runs):
+    whole, resumed = runs
+    assert leaderboard(whole) == leaderboard(resumed)
+    assert len(leaderboard(whole)) == 13  # header and 12 trials
+
+
+def test_rounds_values_and_failure(runs):
+    whole, _ = runs
+    found = records(whole)
+    assert [found[t]["round"] for t in sorted(found)] == [0] * 4 + [1] * 4 + [2] * 4
+    # the known point comes first, filled from the quasi-random start
+    assert {k: found["trial_0000"]["parameters"][k] for k in POINT} == POINT
+    # no parameter set is trained twice
+    values = [json.dumps(r["parameters"], sort_keys=True) for r in found.values()]
+    assert len(set(values)) == 12
+    # round 0 is written at parse time (hex folder), later rounds by their jobs ("s...")
+    for tid, record in found.items():
+        (sampled,) = whole.path("trials", tid, "sampled").iterdir()
+        assert sampled.name.startswith("s") == (record["round"] > 0), tid
+    # round r learns from every trial before it and nothing else; the failed trial
+    # of round 1 is told as failed, and the search goes on
+    histories = {
+        r: json.loads(whole.path("rounds", f"history_{r:04d}.json").read_text()) for r in (1, 2)
+    }
+    assert [entry["index"] for entry in histories[1]] == [0, 1, 2, 3]
+    assert [entry["index"] for entry in histories[2]] == list(range(8))
+    assert histories[2][5]["trial_id"] == FAILING and histories[2][5]["value"] is None
+    rows = {row[1]: row for row in leaderboard(whole)[1:]}
+    header = leaderboard(whole)[0]
+    assert rows[FAILING][header.index("status")] == "failed"
+    assert [rows[t][header.index("round")] for t in ("trial_0003", "trial_0004", "trial_0011")] == [
+        "0",
+        "1",
+        "2",
+    ]
+    statistics = json.loads(whole.path("hyperopt_statistics.json").read_text())
+    assert statistics["hyperopt_config"]["search_alg"]["sampler"] == "tpe"
+
+
+def test_more_samples_append_a_round_and_keep_the_rest(runs):
+    whole, _ = runs
+    whole.write_config(tpe_config(num_samples=14))
+    result = whole.run("-n", configfile=COMMAND)
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("train") == 2 and counts.get("suggest") == 1, counts
+    whole.write_config(tpe_config())
+    result = whole.run("-n", configfile=COMMAND)
+    assert "Nothing to be done" in result.stdout + result.stderr
