@@ -9,6 +9,7 @@ min_version("9.19")
 
 include: "rules/common.smk"
 include: "rules/search.smk"
+include: "rules/rungs.smk"
 include: "rules/trials.smk"
 include: "rules/aggregate.smk"
 

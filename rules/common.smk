@@ -129,6 +129,9 @@ wildcard_constraints:
     stage=r"trials|reruns",
     prep_id=r"prep_[0-9a-f]+",
     round=r"\d\d\d\d+",
+    bracket=r"\d+",
+    rung=r"\d+",
+    slot=r"\d+",
     digest=r"[0-9a-f]+",
 
 
@@ -246,8 +249,50 @@ def get_train_resources():
     return resources
 
 
+def rung_slots():
+    """(bracket, rung, slot) of every slot of a scheduler's rungs above rung 0."""
+    brackets = (STUDY.rungs or {}).get("brackets", [])
+    return [
+        (s, k, j)
+        for s, bracket in enumerate(brackets)
+        for k, size in enumerate(bracket["sizes"])
+        if k >= 1
+        for j in range(size)
+    ]
+
+
 def get_all_scores():
-    return [LAYOUT.trial_file(t.trial_id, "score.json") for t in STUDY.trials]
+    """Every trial's score, then every rung's (the leaderboard keeps each trial's last)."""
+    scores = [LAYOUT.trial_file(t.trial_id, "score.json") for t in STUDY.trials]
+    return scores + [
+        LAYOUT.slot_file(s, k, j, "score.json") for s, k, j in rung_slots()
+    ]
+
+
+def get_rung_scores(wildcards):
+    """The scores of the rung before, in trial (or slot) order."""
+    bracket, rung = int(wildcards.bracket), int(wildcards.rung)
+    if rung == 1:
+        count = len(STUDY.rungs["brackets"])
+        members = [t for t in STUDY.trials if t.index % count == bracket]
+        return [LAYOUT.trial_file(t.trial_id, "score.json") for t in members]
+    size = STUDY.rungs["brackets"][bracket]["sizes"][rung - 1]
+    return [LAYOUT.slot_file(bracket, rung - 1, j, "score.json") for j in range(size)]
+
+
+def get_rung_size(wildcards):
+    return STUDY.rungs["brackets"][int(wildcards.bracket)]["sizes"][int(wildcards.rung)]
+
+
+def get_rung_budget(wildcards):
+    return STUDY.rungs["brackets"][int(wildcards.bracket)]["budgets"][
+        int(wildcards.rung)
+    ]
+
+
+def get_all_prepared(wildcards):
+    """Every prepared folder: a slot's trial, and so its data, is chosen at run time."""
+    return [LAYOUT.prepared(prep_id) for prep_id in sorted(STUDY.preps)]
 
 
 def print_summary():

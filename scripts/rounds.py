@@ -1,9 +1,10 @@
-"""Rules suggest and suggested: an adaptive search's rounds (snaketune/search/rounds.py).
+"""The jobs of rounds and rungs (snaketune/search/rounds.py) besides training.
 
-`suggest` writes round r's suggestions and the history they came from; `extract`
-copies one trial's entry into its sampled/ folder. A plain program like train.py: it
-imports no Snakemake. Bad values (a suggestion the engine refuses) end the job with
-one paragraph, no traceback.
+`suggest` writes an adaptive round's suggestions and the history they came from;
+`extract` copies one trial's entry into its sampled/ folder; `promote` chooses who goes
+on to a scheduler's rung; `slot` copies one slot of a rung into its sampled/ folder.
+A plain program like train.py: it imports no Snakemake. Bad values (a suggestion the
+engine refuses) end the job with one paragraph, no traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     extract.add_argument("--trial", required=True)
     extract.add_argument("--parameters", required=True)
     extract.add_argument("--config", required=True)
+    promote = commands.add_parser("promote")
+    promote.add_argument("--rung", type=int, required=True)
+    promote.add_argument("--keep", type=int, required=True)
+    promote.add_argument("--budget", type=int, required=True)
+    promote.add_argument("--budget-key", required=True, help="e.g. trainer.epochs")
+    promote.add_argument("--goal", required=True)
+    promote.add_argument("--preparations", required=True, help="trial id -> prepared folder")
+    promote.add_argument("--out", required=True)
+    promote.add_argument("scores", nargs="+", help="score.json of the rung before")
+    slot = commands.add_parser("slot")
+    slot.add_argument("--promotion", required=True)
+    slot.add_argument("--slot", type=int, required=True)
+    for name in ("parameters", "config", "prepared"):
+        slot.add_argument(f"--{name}", required=True)
     return parser.parse_args(argv)
 
 
@@ -69,10 +84,41 @@ def extract(args: argparse.Namespace) -> None:
     )
 
 
+def promote(args: argparse.Namespace) -> None:
+    from snaketune import io
+    from snaketune.search.rounds import promote_rung
+
+    promotion = promote_rung(
+        [Path(path) for path in args.scores],
+        rung=args.rung,
+        keep=args.keep,
+        budget=args.budget,
+        budget_key=args.budget_key.split("."),
+        goal=args.goal,
+        preparations=io.read_json(args.preparations),
+    )
+    io.write_json(args.out, promotion)
+
+
+def slot(args: argparse.Namespace) -> None:
+    """One slot: its record and config, and its prepared folder's path as a file."""
+    from snaketune import io
+
+    entry = io.read_json(args.promotion)["slots"][args.slot]
+    record = {"unused": True, "trial_id": None} if entry.get("unused") else entry["record"]
+    io.write_texts(
+        {
+            Path(args.parameters): io.json_text(record),
+            Path(args.config): io.yaml_text(entry.get("config") or {}),
+            Path(args.prepared): entry.get("prepared", "") + "\n",
+        }
+    )
+
+
 def main(argv: list[str]) -> int:
     args = parse_arguments(argv)
-    if args.command == "extract":
-        extract(args)
+    if args.command in ("extract", "promote", "slot"):
+        {"extract": extract, "promote": promote, "slot": slot}[args.command](args)
         return 0
     from snaketune.errors import ConfigError
 

@@ -43,9 +43,34 @@ def original_score(args: argparse.Namespace) -> str | None:
     return str(Path(os.environ[TRIALS_VARIABLE]) / trial_id / "score.json")
 
 
+def unused_slot(args: argparse.Namespace) -> bool:
+    """A rung's slot that no trial reached (failed trials never go on): files say so."""
+    record = json.loads(Path(args.parameters).read_text(encoding="utf-8"))
+    if not record.get("unused"):
+        return False
+    from snaketune import io
+
+    out_dir = Path(args.summary).parent
+    io.write_json(out_dir / "parameters.json", record)
+    io.write_yaml(out_dir / "config.yaml", {})
+    io.write_json(args.summary, {"status": "unused", "error": None})
+    io.write_json(args.score, {"trial_id": None, "status": "unused"})
+    return True
+
+
+def prepared_dir(path: str) -> str:
+    """A rung's slot names its prepared folder in a file (which trial it trains is known
+    only once the rung before is scored); a trial names the folder itself."""
+    if Path(path).is_file():
+        return Path(path).read_text(encoding="utf-8").strip()
+    return path
+
+
 def main(argv: list[str]) -> None:
     args = parse_arguments(argv)
     sys.stderr = open(args.log, "w", buffering=1)  # noqa: SIM115 (the job's whole life)
+    if unused_slot(args):
+        return
 
     from snaketune.trial import pin_threads
 
@@ -57,7 +82,7 @@ def main(argv: list[str]) -> None:
     run_trial(
         config_path=args.config,
         parameters_path=args.parameters,
-        prepared_dir=args.prepared,
+        prepared_dir=prepared_dir(args.prepared),
         summary_path=args.summary,
         engine_name=args.engine,
         threads=args.threads,

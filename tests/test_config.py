@@ -148,7 +148,8 @@ def test_runtime_keys_give_notices():
         ({"executor": {"max_concurrent_trials": 0}}, ConfigError, "max_concurrent_trials"),
         ({"executor": {"sampler": "tpe"}}, ConfigError, "executor.sampler: unknown key"),
         ({"executor": {"type": "dask"}}, ConfigError, "'dask' is not an executor; allowed: ray"),
-        ({"executor": {"scheduler": {"type": "async_hyperband"}}}, NotSupportedError, "fifo"),
+        ({"executor": {"scheduler": {"type": "pbt"}}}, NotSupportedError, "'pbt' changes"),
+        ({"executor": {"scheduler": {"type": "asha", "brackets": 0}}}, ConfigError, "brackets"),
         ({"executor": {"time_budget_s": 0}}, ConfigError, "time_budget_s: 0 must be an integer"),
     ],
 )
@@ -157,12 +158,14 @@ def test_hyperopt_errors(values, error, message):
         hyperopt(**values)
 
 
-def test_optuna_executor_chooses_the_sampler_and_refuses_a_pruner():
+def test_optuna_executor_chooses_the_sampler_and_its_pruner_the_scheduler():
     # Regression (issue 7.5): it was a Ray key that "does not apply", then random search ran.
     section = hyperopt(executor={"num_samples": 4, "type": "optuna", "sampler": "cmaes"})
     assert section["search_alg"]["sampler"] == "cmaes"
-    with pytest.raises(NotSupportedError, match="executor.pruner: 'median' is not supported"):
-        hyperopt(executor={"num_samples": 4, "type": "optuna", "pruner": "median"})
+    pruned = hyperopt(executor={"num_samples": 4, "type": "optuna", "pruner": "median"})
+    assert pruned["executor"]["scheduler"]["type"] == "median_stopping_rule"
+    with pytest.raises(ConfigError, match="executor.pruner: 'lazy' is not a pruner"):
+        hyperopt(executor={"num_samples": 4, "type": "optuna", "pruner": "lazy"})
     with pytest.raises(ConfigError, match="search_alg: .* together with executor.type optuna"):
         hyperopt(executor={"type": "optuna"}, search_alg={"type": "random"})
 

@@ -20,10 +20,11 @@ import yaml
 from snaketune import legacy, metrics, spaces
 from snaketune.backends import ENGINE_MODULES
 from snaketune.backends.tables import TRAINED_SECTIONS
-from snaketune.errors import ConfigError, NotSupportedError, show
+from snaketune.errors import ConfigError, show
 from snaketune.search import variant
 from snaketune.search.options import OPTUNA_EXECUTOR_KEYS, normalize_search_alg
 from snaketune.search.plan import check_search
+from snaketune.search.schedulers import normalize_scheduler
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 DATA_KEYS = ("dataset", "training_set", "validation_set", "test_set")
@@ -452,17 +453,14 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
                 "to snaketune; trials run as Snakemake jobs."
             )
     scheduler = executor.get("scheduler")
-    if scheduler is not None:
-        kind = scheduler.get("type") if isinstance(scheduler, dict) else scheduler
-        if kind != "fifo":
-            raise NotSupportedError(
-                f"hyperopt.executor.scheduler: type {_fmt(kind)} is not supported yet; only "
-                "'fifo' (every trial trains to the end) is available now: remove the scheduler "
-                "or set its type to fifo."
+    if executor.get("type") == "optuna" and executor.get("pruner") is not None:
+        if scheduler is not None:
+            raise ConfigError(
+                "hyperopt.executor.pruner: given together with executor.scheduler; give one."
             )
-        notices.append(
-            "hyperopt.executor.scheduler 'fifo' is the default: every trial trains to the end."
-        )
+        # optuna's pruners take the full budget from the trial (trainer.epochs)
+        scheduler = {"type": _pruner_scheduler(executor["pruner"]), "max_t": None}
+    out["scheduler"] = normalize_scheduler(scheduler, notices)
     _check_int("hyperopt.executor.num_samples", out["num_samples"], 1, allow_none=True)
     _check_int("hyperopt.executor.cpu_resources_per_trial", out["cpu_resources_per_trial"], 1)
     _check_int("hyperopt.executor.gpu_resources_per_trial", out["gpu_resources_per_trial"], 0)
@@ -473,6 +471,24 @@ def _normalize_executor(executor: Any, notices: list[str]) -> dict:
         _check_int("hyperopt.executor.max_concurrent_trials", mct, 1, allow_none=True)
     _check_int("hyperopt.executor.time_budget_s", out["time_budget_s"], 1, allow_none=True)
     return out
+
+
+# Optuna's pruners (Ludwig's Optuna executor) as the schedulers that do the same here.
+OPTUNA_PRUNERS = {
+    "median": "median_stopping_rule",
+    "hyperband": "hyperband",
+    "sha": "async_hyperband",
+    "successive_halving": "async_hyperband",
+}
+
+
+def _pruner_scheduler(pruner: Any) -> str:
+    if pruner not in OPTUNA_PRUNERS:
+        raise ConfigError(
+            f"hyperopt.executor.pruner: {_fmt(pruner)} is not a pruner here; allowed: "
+            f"{', '.join(OPTUNA_PRUNERS)}."
+        )
+    return OPTUNA_PRUNERS[pruner]
 
 
 def _check_trial_count(parameters: dict, num_samples: int) -> None:

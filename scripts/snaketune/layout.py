@@ -17,6 +17,8 @@ folder layout is written down once:
     search/<digest>.json            an adaptive search's setting, read by its round jobs
     rounds/history_<r>.json         every trial before round r, as its sampler learns from them
     rounds/round_<r>.json           the values an adaptive sampler suggested in round r
+    rungs/b<s>/rung_<k>.json        a scheduler's rung k of bracket s: who goes on, with what
+    rungs/b<s>/r<k>/slot_<j>/       the j-th trial trained in that rung (files as in trials/)
     reruns/<trial>/                 a trial trained again, to compare with the original
     logs/<step>/<name>.log          one log per job; logs/benchmarks/ their resources
 """
@@ -91,6 +93,18 @@ class StudyLayout:
 
     def round_history(self, round_index: str) -> str:
         return self.file(f"rounds/history_{round_index}.json")
+
+    def promotion(self, bracket: str, rung: str) -> str:
+        return self.file(f"rungs/b{bracket}/rung_{rung}.json")
+
+    def slot_file(self, bracket: str, rung: str, slot: str, name: str) -> str:
+        """A file of the j-th trial a rung trains (any argument may be a wildcard)."""
+        return self.file(f"rungs/b{bracket}/r{rung}/slot_{slot}/{name}")
+
+    @property
+    def rung_preparations(self) -> str:
+        """Each trial's prepared folder, for the rungs (written at parse time)."""
+        return self.file("rungs/prepared.json")
 
     def unskip_flag(self, trial: str) -> str:
         return self.trial_file(trial, UNSKIP_FLAG)

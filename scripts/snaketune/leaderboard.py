@@ -27,6 +27,8 @@ from snaketune.trial import PROGRAM_OUTPUT
 GOALS = ("minimize", "maximize")
 LEAD_COLUMNS = ("rank", "trial_id", "status", "metric_score", "best_epoch", "duration_s")
 TAIL_COLUMNS = ("error",)
+# Shown when a study has them: its search round, and a scheduler's rung and budget.
+EXTRA_COLUMNS = ("round", "rung", "budget")
 BEST_FILES = ("model.joblib", "config.yaml", "parameters.json", "score.json")
 MODEL_FILES = ("model.joblib", PROGRAM_OUTPUT)
 _MD_ERROR_CHARS = 300
@@ -81,7 +83,7 @@ def _parameter_names(scores: list[dict], hyperopt_config: dict) -> list[str]:
 
 def _column_for(name: str) -> str:
     """A parameter's column; prefixed only if it would clash with a fixed column."""
-    return f"param:{name}" if name in (*LEAD_COLUMNS, "round", *TAIL_COLUMNS) else name
+    return f"param:{name}" if name in (*LEAD_COLUMNS, *EXTRA_COLUMNS, *TAIL_COLUMNS) else name
 
 
 def _cell_value(value: Any) -> Any:
@@ -104,7 +106,7 @@ def status_counts(statuses: list[str]) -> str:
 
 
 def _rows(
-    ok: list[dict], failed: list[dict], param_names: list[str], with_rounds: bool = False
+    ok: list[dict], failed: list[dict], param_names: list[str], extra: tuple[str, ...] = ()
 ) -> list[dict]:
     rows = []
     for rank, score in enumerate(ok + failed, start=1):
@@ -117,8 +119,8 @@ def _rows(
             "best_epoch": score.get("best_epoch") if is_ok else None,
             "duration_s": score.get("duration_s"),
         }
-        if with_rounds:
-            row["round"] = score.get("round", 0)
+        for name in extra:
+            row[name] = score.get(name)
         params = score.get("parameters") or {}
         for name in param_names:
             row[_column_for(name)] = params.get(name)
@@ -166,7 +168,7 @@ def format_markdown(
     rows: list[dict], columns: list[str], *, title: str = "", top: int | None = None
 ) -> str:
     shown = rows if top is None else rows[:top]
-    right = {"rank", "metric_score", "best_epoch", "duration_s", "round"}
+    right = {"rank", "metric_score", "best_epoch", "duration_s", *EXTRA_COLUMNS}
     lines = [f"# {title}", ""] if title else []
     lines.append("| " + " | ".join(c.replace("|", "\\|") for c in columns) + " |")
     lines.append("|" + "|".join("---:" if c in right else "---" for c in columns) + "|")
@@ -418,11 +420,13 @@ def build_leaderboard(
     out_dir = Path(out_dir)
     ok, failed = rank_scores(scores, goal)
     param_names = _parameter_names(scores, hyperopt_config)
-    # An adaptive search's round, beside the values it chose (absent for one round only).
-    with_rounds = any(score.get("round") for score in scores)
-    lead = [*LEAD_COLUMNS, "round"] if with_rounds else list(LEAD_COLUMNS)
-    columns = [*lead, *(_column_for(n) for n in param_names), *TAIL_COLUMNS]
-    rows = _rows(ok, failed, param_names, with_rounds)
+    # An adaptive search's round (absent for one round only); a scheduler's rung and
+    # budget (the trial's last rung: where it stopped).
+    extra = ("round",) if any(score.get("round") for score in scores) else ()
+    if any(score.get("budget") is not None for score in scores):
+        extra += ("rung", "budget")
+    columns = [*LEAD_COLUMNS, *extra, *(_column_for(n) for n in param_names), *TAIL_COLUMNS]
+    rows = _rows(ok, failed, param_names, extra)
 
     write_text(out_dir / "leaderboard.tsv", format_tsv(rows, columns))
     objective = _describe_objective(ok[0] if ok else (failed[0] if failed else {}), goal)
@@ -453,7 +457,7 @@ def _parse_tsv_cell(column: str, text: str) -> Any:
         return None
     if column in ("trial_id", "status", "error"):
         return text
-    if column in ("rank", "best_epoch", "round"):
+    if column in ("rank", "best_epoch", *EXTRA_COLUMNS):
         return int(text)
     if column in ("metric_score", "duration_s"):
         return float(text)
@@ -493,7 +497,7 @@ def format_summary(
     ok = [r for r in rows if r.get("status") == "ok"]
     skipped = [r for r in rows if r.get("status") == "skipped"]
     failed = [r for r in rows if r.get("status") not in ("ok", "skipped")]
-    fixed = {*LEAD_COLUMNS, "round", *TAIL_COLUMNS}
+    fixed = {*LEAD_COLUMNS, *EXTRA_COLUMNS, *TAIL_COLUMNS}
     lines = []
     if ok:
         shown = ok[:top]

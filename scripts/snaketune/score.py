@@ -30,6 +30,8 @@ SCORE_FIELDS = (
     "error",
     "parameters",
     "round",
+    "rung",
+    "budget",
 )
 
 
@@ -122,11 +124,14 @@ def score_trial(
     trial_id: str,
     parameters: dict,
     round_index: int = 0,
+    rung: int = 0,
+    budget: int | None = None,
 ) -> dict:
     """The content of score.json for one trial (a failed trial is a result, not an error).
 
     `best_epoch` is 1-based, like the engine's. `selected_on` says which split chose it.
-    `round` is the search round the values came from (0: known before any score).
+    `round` is the search round the values came from (0: known before any score);
+    `rung` and `budget` the scheduler's rung the trial reached and its budget there.
     """
     summary = trial_dir_summary or {}
     score: dict[str, Any] = {
@@ -144,6 +149,8 @@ def score_trial(
         "error": None,
         "parameters": parameters,
         "round": round_index,
+        "rung": rung,
+        "budget": budget,
     }
     if summary.get("status") != "ok":
         score["error"] = summary.get("error") or "training failed (no error message recorded)"

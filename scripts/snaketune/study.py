@@ -26,6 +26,7 @@ from snaketune.prepare import used_columns
 from snaketune.search import variant
 from snaketune.search.options import is_adaptive
 from snaketune.search.plan import SearchPlan, fixed_parameters, internal_values, make_plan
+from snaketune.search.schedulers import check_budget, first_budget, rung_plan, with_budget
 
 TRIAL_PREFIX = "trial_"
 # Data files up to this size are identified by their content; larger ones by size and
@@ -66,6 +67,7 @@ class Trial:
     digest: str = ""
     round: int = 0
     sampler: dict[str, Any] | None = None  # an adaptive search's view of the values
+    budget: int | None = None  # a scheduler's rung 0: epochs (or boosting rounds)
 
     @property
     def suggested(self) -> bool:
@@ -84,6 +86,8 @@ class Trial:
         }
         if self.sampler is not None:
             record["sampler"] = self.sampler
+        if self.budget is not None:
+            record["rung"], record["budget"] = 0, self.budget
         return record
 
 
@@ -101,6 +105,8 @@ class Study:
     # An adaptive search: what its round jobs read (search/<search_digest>.json).
     search: dict[str, Any] | None = None
     search_digest: str = ""
+    # A scheduler's rungs (search/schedulers.py rung_plan), or None: trials train to the end.
+    rungs: dict[str, Any] | None = None
 
     @property
     def plan(self) -> SearchPlan:
@@ -370,12 +376,16 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
         return resolved, key, prep_id
 
     plan = make_plan(hyperopt)
+    rungs = _rung_plan(engine, model, hyperopt, plan.num_trials)
     adaptive = is_adaptive(hyperopt["search_alg"])
     trials = []
     for index in range(plan.fixed):
         parameters = fixed_parameters(hyperopt, index)
         tid = trial_id(index)
         resolved, _, prep_id = prepared_for(tid, parameters)
+        budget = None if rungs is None else first_budget(rungs, index)
+        if budget is not None:  # rung 0 trains for its bracket's smallest budget
+            resolved = with_budget(resolved, rungs["budget_key"], budget)
         trial = Trial(
             trial_id=tid,
             index=index,
@@ -386,6 +396,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             sampler={"internal": internal_values(hyperopt["parameters"], parameters)}
             if adaptive
             else None,
+            budget=budget,
         )
         # Everything a trial's result depends on; it names the trial's sampled/ folder.
         trial.digest = digest(
@@ -413,6 +424,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             "random_seed": settings.random_seed,
             "prep_key": key,
             "plan": {"fixed": plan.fixed, "batch_size": plan.batch_size},
+            "rungs": rungs,
         }
         search_digest = digest(search, length=16)
         for index in range(plan.fixed, plan.num_trials):
@@ -446,7 +458,36 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
         data=data_prints,
         search=search,
         search_digest=search_digest,
+        rungs=rungs,
     )
+
+
+def _rung_plan(engine: Any, model: Any, hyperopt: dict, num_trials: int) -> dict | None:
+    """A scheduler's rungs; the model config then trains for max_t, without early stop.
+
+    As in Ludwig, trainer.early_stop is turned off (a notice says so when it was set):
+    the rungs decide when a trial stops.
+    """
+    scheduler = hyperopt["executor"]["scheduler"]
+    if scheduler is None:
+        return None
+    key = engine.budget_key(model.model)
+    name = ".".join(key)
+    if name in hyperopt["parameters"]:
+        raise ConfigError(
+            f"hyperopt.parameters.{name}: the scheduler {scheduler['type']!r} sets each "
+            f"rung's {name} itself (its budget, up to max_t); remove the parameter."
+        )
+    trainer = model.model.setdefault(key[0], {})
+    max_t = check_budget(scheduler, trainer.get(key[1]), model.notices)
+    trainer[key[1]] = max_t
+    if trainer.get("early_stop", -1) != -1:
+        model.notices.append(
+            f"{key[0]}.early_stop ({trainer['early_stop']}) is turned off (-1), as Ludwig "
+            f"does with a scheduler: the rungs of {scheduler['type']!r} stop trials early."
+        )
+    trainer["early_stop"] = -1
+    return rung_plan(scheduler, max_t, key, num_trials)
 
 
 # Random draws whose preprocessing an adaptive study checks at parse time.

@@ -238,6 +238,8 @@ def score_trial_dir(
         trial_id=record["trial_id"],
         parameters=record["parameters"],
         round_index=record.get("round", 0),
+        rung=record.get("rung", 0),
+        budget=record.get("budget"),
     )
     if original_path:
         result.update(score.compare_rerun(io.read_json(original_path), result))
@@ -248,13 +250,23 @@ def score_trial_dir(
 def aggregate_study(
     *, score_paths: list[str], goal: str, hyperopt_config: dict[str, Any], out_dir: str
 ) -> list[dict[str, Any]]:
-    """leaderboard.tsv/.md, hyperopt_statistics.json and best/ from every trial's score."""
+    """leaderboard.tsv/.md, hyperopt_statistics.json and best/ from every trial's score.
+
+    With a scheduler, a trial has a score per rung it reached: its last one counts (a
+    rung's slot that no trial reached is `unused` and left out).
+    """
     from snaketune import leaderboard
 
-    scores, trial_dirs, training_stats = [], {}, {}
+    latest: dict[str, tuple[dict, Path]] = {}
     for path in score_paths:
-        trial_dir = Path(path).parent
         result = io.read_json(path)
+        if result.get("status") == "unused":
+            continue
+        known = latest.get(result["trial_id"])
+        if known is None or result.get("rung", 0) >= known[0].get("rung", 0):
+            latest[result["trial_id"]] = (result, Path(path).parent)
+    scores, trial_dirs, training_stats = [], {}, {}
+    for result, trial_dir in latest.values():
         scores.append(result)
         trial_dirs[result["trial_id"]] = str(trial_dir)
         stats_path = trial_dir / "training_statistics.json"

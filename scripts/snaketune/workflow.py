@@ -225,6 +225,12 @@ def write_samplings(study: Study, trials: list[Trial]) -> None:
         search = Path(study.layout.search_file(study.search_digest))
         if not search.exists():
             files[search] = io.json_text(study.search)
+    if study.rungs is not None:  # read by the promote jobs, as the rules name the folders
+        layout = StudyLayout(rule_path(study.study_dir, Path.cwd()))
+        text = io.json_text({t.trial_id: layout.prepared(t.prep_id) for t in study.trials})
+        path = Path(study.layout.rung_preparations)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            files[path] = text
     # parameters.json before config.yaml, in trial order: a kill midway leaves whole files
     io.write_texts(files)
 

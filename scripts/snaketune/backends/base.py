@@ -102,6 +102,15 @@ class Engine(ABC):
     def preprocessing_key(self, config: dict[str, Any]) -> dict[str, Any]:
         """The part of a config that decides the prepared data: trials sharing it share it."""
 
+    def budget_key(self, config: dict[str, Any]) -> tuple[str, str]:
+        """Where a config holds its training budget, which a scheduler's rungs set.
+
+        Epochs, or boosting rounds for a GBM; a program of engine command reads it too.
+        """
+        if config.get("model_type") == "gbm":
+            return ("trainer", "num_boost_round")
+        return ("trainer", "epochs")
+
     def check_trial(self, config: dict[str, Any]) -> dict[str, Any]:
         """validate_config, then the preprocessing key: what parse time asks of each trial."""
         self.validate_config(config)

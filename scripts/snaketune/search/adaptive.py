@@ -197,5 +197,7 @@ def suggest(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # TPE's gamma, deprecated in 4.9
+        warnings.simplefilter("ignore", RuntimeWarning)  # cmaes with a tiny population
         current = _Round(setting, round_index, history)
         return [current.ask(k) for k in range(first, index + 1)]

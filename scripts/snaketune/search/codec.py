@@ -29,6 +29,11 @@ from snaketune.errors import ConfigError
 _QUANTILE_EDGE = 1e-9
 
 
+def _is_multiple(value: float, q: float) -> bool:
+    k = value / q
+    return abs(k - round(k)) <= 1e-9 * max(1.0, abs(k))
+
+
 @dataclass(frozen=True)
 class Dimension:
     """One parameter as the sampler sees it: `kind` is categorical, int or float."""
@@ -80,16 +85,19 @@ class Dimension:
             raise ConfigError(f"{value!r} is not one of the categories {self._categories!r}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{value!r} is not a number")
+        if not math.isfinite(value):
+            raise ConfigError(f"{value!r} is not a finite number")
+        if space == "qrandn" and not _is_multiple(value, self._q()):
+            raise ConfigError(f"{value!r} is not a multiple of q = {self._q()!r}")
         if space in ("randn", "qrandn"):
             z = (value - self.spec.get("mean", 0.0)) / self.spec.get("sd", 1.0)
             return min(max(float(ndtr(z)), _QUANTILE_EDGE), 1 - _QUANTILE_EDGE)
         if space in ("quniform", "qloguniform") or (
             space in ("qrandint", "qlograndint") and self._q() != 1
         ):
-            k = value / self._q()
-            if abs(k - round(k)) > 1e-9 * max(1.0, abs(k)):
+            if not _is_multiple(value, self._q()):
                 raise ConfigError(f"{value!r} is not a multiple of q = {self._q()!r}")
-            internal = round(k)
+            internal = round(value / self._q())
         elif self.kind == "int":
             if value != int(value):
                 raise ConfigError(f"{value!r} is not an integer")
@@ -104,14 +112,16 @@ class Dimension:
         """The internal value at the point u of [0, 1): uniform on the searched scale."""
         if self.kind == "categorical":
             return min(int(u * self.size), self.size - 1)
-        if self.kind == "int":
+        if self.kind == "int":  # floor (not int(): negative bounds), clamped (exp/log noise)
             if self.log:
                 lo, hi = math.log(self.low), math.log(self.high + 1)
-                return min(int(math.exp(lo + u * (hi - lo))), int(self.high))
-            return min(int(self.low + u * (self.high - self.low + 1)), int(self.high))
+                value = math.floor(math.exp(lo + u * (hi - lo)))
+            else:
+                value = math.floor(self.low + u * (self.high - self.low + 1))
+            return min(max(value, int(self.low)), int(self.high))
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
-            return min(math.exp(lo + u * (hi - lo)), self.high)
+            return min(max(math.exp(lo + u * (hi - lo)), self.low), self.high)
         return self.low + u * (self.high - self.low)
 
     def distribution(self) -> Any:

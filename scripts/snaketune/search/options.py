@@ -35,7 +35,7 @@ OPTUNA_EXECUTOR_KEYS = ("sampler", "pruner", "n_startup_trials", "seed", "study_
 OPTUNA_EXECUTOR_SAMPLERS = {
     "tpe": "optuna",
     "auto": "optuna",
-    "gp": "gp",
+    "gp": "bayesopt",
     "cmaes": "cmaes",
     "random": "random",
     "qmc": "sobol",
@@ -149,12 +149,11 @@ SEARCH_ALGS: dict[str, SearchAlg] = {
             **_SEED,
             **_POINTS,
             **_ROUNDS,
-            "n_startup_trials": (0, _int_at_least(0)),
+            "n_startup_trials": (None, _optional_int(0)),
             "sigma0": (None, lambda p, v: None if v is None else _positive(p, v)),
             "popsize": (None, _optional_int(2)),
         },
         {"seed": "random_state"},
-        0,
     ),
 }
 """Every search_alg.type, keyed by the name written in YAML."""
@@ -230,23 +229,23 @@ def normalize_search_alg(
         options["batch_size"] = executor.get("max_concurrent_trials") or DEFAULT_BATCH_SIZE
         if not isinstance(options["batch_size"], int):  # "auto", checked by the executor
             options["batch_size"] = DEFAULT_BATCH_SIZE
+    if alg.adaptive and options["n_startup_trials"] is None:
+        # CMA-ES learns from its own generations only: its start is one round of the
+        # design (optuna's would be random draws, since it has no search space yet).
+        options["n_startup_trials"] = options["batch_size"]
     return {"type": kind, "sampler": alg.sampler, **options}
 
 
 def _from_optuna_executor(executor: Mapping[str, Any], notices: list[str]) -> dict:
-    """executor: {type: optuna, sampler, pruner, n_startup_trials, ...} as a search_alg."""
+    """executor: {type: optuna, sampler, n_startup_trials, ...} as a search_alg.
+
+    Its pruner is read as the scheduler (config.py).
+    """
     sampler = executor.get("sampler", "tpe")
     if sampler not in OPTUNA_EXECUTOR_SAMPLERS:
         raise ConfigError(
             f"hyperopt.executor.sampler: {_fmt(sampler)} is not an Optuna sampler here; "
             f"allowed: {', '.join(OPTUNA_EXECUTOR_SAMPLERS)}."
-        )
-    pruner = executor.get("pruner")
-    if pruner is not None:
-        raise NotSupportedError(
-            f"hyperopt.executor.pruner: {_fmt(pruner)} is not supported yet: early stopping "
-            "(pruners and schedulers) is not built; remove the pruner to train every trial "
-            "to the end."
         )
     if sampler == "auto":
         notices.append(

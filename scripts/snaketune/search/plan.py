@@ -82,6 +82,14 @@ def check_search(hyperopt: Mapping[str, Any], notices: list[str]) -> None:
             "sampler, which needs PyTorch, and it is not installed; install it (pip install "
             "'snaketune[torch]') or choose a TPE search (optuna, hyperopt) or cmaes."
         )
+    if sampler == "cmaes":
+        chosen = [name for name, spec in parameters.items() if spec["space"] == "choice"]
+        if chosen:
+            notices.append(
+                f"hyperopt.search_alg 'cmaes': CMA-ES searches numbers only, so "
+                f"{', '.join(chosen)} (choice) are drawn at random in every trial; TPE "
+                "(optuna, hyperopt) learns choices too."
+            )
     points = search["points_to_evaluate"]
     total = count_trials(hyperopt)
     if len(points) > total:

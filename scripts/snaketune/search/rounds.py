@@ -23,6 +23,7 @@ from snaketune import io, resolve
 from snaketune.errors import ConfigError
 from snaketune.search import adaptive
 from snaketune.search.plan import SearchPlan, internal_values
+from snaketune.search.schedulers import first_budget, promote, with_budget
 from snaketune.search.variant import trial_seed
 
 
@@ -105,6 +106,7 @@ def _entry(
     config = resolve.resolve_trial(
         setting["model"], suggestion.parameters, engine.default_encoder, engine.default_decoder
     )
+    rungs = setting.get("rungs")
     try:
         key = engine.check_trial(config)
     except ConfigError as exc:
@@ -119,6 +121,10 @@ def _entry(
             "trial of it shares the data prepared once); tune preprocessing with search_alg "
             "random, sobol or halton."
         )
+    if rungs is not None:  # rung 0 trains for its bracket's smallest budget
+        budget = first_budget(rungs, suggestion.index)
+        config = with_budget(config, rungs["budget_key"], budget)
+        record.update(rung=0, budget=budget)
     return {"record": record, "config": config}
 
 
@@ -128,3 +134,40 @@ def extract_trial(round_file: Path, trial_id: str) -> tuple[dict, dict]:
         if entry["record"]["trial_id"] == trial_id:
             return entry["record"], entry["config"]
     raise ValueError(f"{trial_id} is not in {round_file}")
+
+
+# --------------------------------------------------------------------------- rungs
+
+
+def promote_rung(
+    scores: Sequence[Path],
+    *,
+    rung: int,
+    keep: int,
+    budget: int,
+    budget_key: Sequence[str],
+    goal: str,
+    preparations: Mapping[str, str],
+) -> dict[str, Any]:
+    """Rung `rung` of a bracket: its `keep` slots, filled by the best of the rung before.
+
+    `scores` are the score.json files of the rung before, in trial order; a slot left
+    without a trial (failed trials never go on) is marked unused.
+    """
+    entries = {}
+    for path in scores:
+        score = io.read_json(path)
+        if score.get("status") == "unused":
+            continue
+        entries[score["trial_id"]] = (Path(path).parent, _value(score))
+    chosen = promote([(tid, value) for tid, (_, value) in entries.items()], goal, keep)
+    slots: list[dict[str, Any]] = []
+    for tid in chosen:
+        folder = entries[tid][0]
+        record = io.read_json(folder / "parameters.json")
+        record.update(rung=rung, budget=budget, continues=str(folder))
+        config = with_budget(io.read_yaml(folder / "config.yaml"), budget_key, budget)
+        slots.append({"record": record, "config": config, "prepared": preparations[tid]})
+    slots += [{"unused": True}] * (keep - len(slots))
+    ranked = [{"trial_id": tid, "value": value} for tid, (_, value) in entries.items()]
+    return {"rung": rung, "budget": budget, "slots": slots, "previous": ranked}
