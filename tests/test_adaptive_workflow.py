@@ -1,10 +1,12 @@
-"""An adaptive (TPE) study end to end: rounds, determinism under --cores, kill and resume.
+"""An adaptive study with rungs end to end: determinism under --cores, kill and resume.
 
-One study of 12 trials in rounds of 4 (round 0 is a known point and the quasi-random
-start), trained by a program that computes a known function of the values (engine
-command, a process start per trial), with one trial of round 1 failing. It runs twice:
-with --cores 2 in one go, and with --cores 1 killed in the middle of round 1 and then
-resumed. Both give the same leaderboard.
+One study of 12 trials: TPE in rounds of 4 (round 0 is a known point and the
+quasi-random start), then async hyperband rungs of 1, 3 and 9 epochs (eta 3), trained
+by a program that computes a known function of the values and the epochs (engine
+command, a process start per trial). One trial of round 1 fails, and so does the best
+trial of rung 0 when rung 1 trains it. The study runs twice: with --cores 2 in one go,
+and with --cores 1 killed in the middle of round 1 and then resumed. Both give the
+same leaderboard.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from conftest import ENV, REPO, Study, model_config, run_together
 from test_interrupted_runs import remove_snakemake_locks
@@ -26,15 +29,19 @@ pytestmark = pytest.mark.e2e
 
 OBJECTIVE = str(REPO / "tests" / "trainers" / "objective.py")
 FAILING = "trial_0005"
+FAILING_SLOT = "r1/slot_0"
 POINT = {"trainer.learning_rate": 0.01, "combiner.output_size": 8}
 COMMAND = {
     "engine": "command",
-    "command": [sys.executable, OBJECTIVE, "{config}", "{output}", "--fail-trial", FAILING],
+    "command": [
+        *(sys.executable, OBJECTIVE, "{config}", "{output}"),
+        *("--fail-trial", FAILING, "--fail-slot", FAILING_SLOT),
+    ],
 }
 
 
 def tpe_config(num_samples: int = 12) -> dict:
-    return model_config(
+    config = model_config(
         goal="minimize",
         metric="loss",
         output_feature="label",
@@ -49,8 +56,13 @@ def tpe_config(num_samples: int = 12) -> dict:
             "batch_size": 4,
             "points_to_evaluate": [POINT],
         },
-        executor={"num_samples": num_samples},
+        executor={
+            "num_samples": num_samples,
+            "scheduler": {"type": "async_hyperband", "max_t": 9, "reduction_factor": 3},
+        },
     )
+    config["trainer"]["epochs"] = 9
+    return config
 
 
 def run_killed_in_round_one(study: Study) -> subprocess.CompletedProcess:
@@ -146,7 +158,49 @@ def test_more_samples_append_a_round_and_keep_the_rest(runs):
     whole.write_config(tpe_config(num_samples=14))
     result = whole.run("-n", configfile=COMMAND)
     counts = job_counts(result.stdout + result.stderr)
+    # the new trials' round and rung 0; the rungs above choose again among 14 trials
     assert counts.get("train") == 2 and counts.get("suggest") == 1, counts
+    assert counts.get("promote") == 2, counts
     whole.write_config(tpe_config())
     result = whole.run("-n", configfile=COMMAND)
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def scores_of(paths) -> list[tuple[str, float | None]]:
+    found = []
+    for path in paths:
+        score = json.loads(path.read_text())
+        found.append((score["trial_id"], score["metric_score"]))
+    return found
+
+
+def test_rungs_promote_the_best_third(runs):
+    whole, _ = runs
+    rung0 = scores_of(sorted(whole.path("trials").glob("trial_*/score.json")))
+    ranked = sorted((v, tid) for tid, v in rung0 if v is not None)
+    rung1 = json.loads(whole.path("rungs", "b0", "rung_1.json").read_text())
+    assert [s["record"]["trial_id"] for s in rung1["slots"]] == [t for _, t in ranked[:4]]
+    assert rung1["budget"] == 3
+    slot = whole.path("rungs", "b0", "r1", "slot_1")
+    config = yaml.safe_load((slot / "config.yaml").read_text())
+    assert config["trainer"]["epochs"] == 3 and config["trainer"]["early_stop"] == -1
+    assert (
+        json.loads((slot / "parameters.json").read_text())["trial_seed"]
+        == json.loads(whole.path("trials", ranked[1][1], "parameters.json").read_text())[
+            "trial_seed"
+        ]
+    )
+    # the best of rung 0 fails in rung 1 (its slot): rung 2 takes the best of the rest
+    rung1_scores = scores_of(
+        whole.path("rungs", "b0", "r1", f"slot_{j}", "score.json") for j in range(4)
+    )
+    assert rung1_scores[0][1] is None
+    best = min((v, tid) for tid, v in rung1_scores if v is not None)[1]
+    rung2 = json.loads(whole.path("rungs", "b0", "rung_2.json").read_text())
+    assert [s["record"]["trial_id"] for s in rung2["slots"]] == [best]
+    # the leaderboard has each trial at its last rung
+    header, *rows = leaderboard(whole)
+    at = {row[1]: dict(zip(header, row, strict=True)) for row in rows}
+    assert (at[best]["rung"], at[best]["budget"], at[best]["rank"]) == ("2", "9", "1")
+    assert (at[ranked[0][1]]["status"], at[ranked[0][1]]["rung"]) == ("failed", "1")
+    assert {at[t]["budget"] for _, t in ranked[4:]} == {"1"}

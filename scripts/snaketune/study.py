@@ -424,7 +424,13 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             "random_seed": settings.random_seed,
             "prep_key": key,
             "plan": {"fixed": plan.fixed, "batch_size": plan.batch_size},
-            "rungs": rungs,
+            # rung 0's budgets only: the rungs above depend on num_samples, the rounds not
+            "rungs": None
+            if rungs is None
+            else {
+                "budget_key": rungs["budget_key"],
+                "brackets": [{"budgets": b["budgets"][:1]} for b in rungs["brackets"]],
+            },
         }
         search_digest = digest(search, length=16)
         for index in range(plan.fixed, plan.num_trials):
