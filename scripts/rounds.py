@@ -65,6 +65,18 @@ def suggest(args: argparse.Namespace) -> None:
     )
     io.write_json(args.history, history)
     io.write_json(args.round_file, round_file)
+    for entry in round_file["trials"]:  # a sampler that repeated itself is logged
+        record = entry["record"]
+        sampler = record["sampler"]
+        if sampler["asks"] > 1:
+            note = (
+                f"{record['trial_id']}: asked {sampler['asks']} times (it repeated earlier trials)"
+            )
+            if "duplicate_of" in sampler:
+                note += (
+                    f"; the space has nothing new: it repeats trial_{sampler['duplicate_of']:04d}"
+                )
+            print(note, file=sys.stderr)
     asked = sum(entry["record"]["sampler"]["asks"] for entry in round_file["trials"])
     print(
         f"round {args.round}: {len(round_file['trials'])} suggestions from {len(history)} "
