@@ -273,8 +273,9 @@ def get_rung_scores(wildcards):
     """The scores of the rung before, in trial (or slot) order."""
     bracket, rung = int(wildcards.bracket), int(wildcards.rung)
     if rung == 1:
-        count = len(STUDY.rungs["brackets"])
-        members = [t for t in STUDY.trials if t.index % count == bracket]
+        from snaketune.search.schedulers import bracket_of
+
+        members = [t for t in STUDY.trials if bracket_of(STUDY.rungs, t.index) == bracket]
         return [LAYOUT.trial_file(t.trial_id, "score.json") for t in members]
     size = STUDY.rungs["brackets"][bracket]["sizes"][rung - 1]
     return [LAYOUT.slot_file(bracket, rung - 1, j, "score.json") for j in range(size)]

@@ -49,10 +49,17 @@ def test_brackets_split_the_trials_and_start_later():
     assert first.sizes[0] == 5 and second.sizes[0] == 5
 
 
-def test_hyperband_has_a_bracket_per_starting_budget():
+def test_hyperband_has_a_bracket_per_starting_budget_sized_as_li_et_al():
     scheduler, _ = normalized({"type": "hyperband", "max_t": 27})
-    budgets = [b.budgets for b in schedulers.brackets(scheduler, 27, range(8))]
-    assert budgets == [(1, 3, 9, 27), (3, 9, 27), (9, 27), (27,)]
+    found = schedulers.brackets(scheduler, 27, range(49))
+    assert [b.budgets for b in found] == [(1, 3, 9, 27), (3, 9, 27), (9, 27), (27,)]
+    # per cycle of 49 trials: ceil(4/(s+1) * 3**s) for the bracket that halves s times
+    assert [b.sizes[0] for b in found] == [27, 12, 6, 4]
+    # the cycle spreads each bracket over it: a prefix is split in about those shares
+    prefix = [b.sizes[0] for b in schedulers.brackets(scheduler, 27, range(10))]
+    assert sum(prefix) == 10 and prefix[0] >= 5 and all(size >= 1 for size in prefix)
+    pattern = schedulers.bracket_pattern(scheduler, 27)
+    assert pattern == schedulers.bracket_pattern(scheduler, 27)  # the same in every process
 
 
 def test_median_rule_keeps_the_better_half_while_enough_trials():
@@ -70,14 +77,17 @@ def test_promote_takes_the_best_and_never_a_failure():
 
 def test_budget_is_trainer_epochs_as_in_ludwig():
     scheduler, _ = normalized({"type": "asha", "max_t": 5})
-    assert schedulers.check_budget(scheduler, None, []) == 5
-    assert schedulers.check_budget(scheduler, 5, []) == 5
+    assert schedulers.check_budget(scheduler, None) == 5
+    assert schedulers.check_budget(scheduler, 5) == 5
     with pytest.raises(ConfigError, match="max_t: 5 differs from trainer.epochs 7"):
-        schedulers.check_budget(scheduler, 7, [])
+        schedulers.check_budget(scheduler, 7)
     median, _ = normalized({"type": "median_stopping_rule"})
-    assert schedulers.check_budget(median, 12, []) == 12
+    assert schedulers.check_budget(median, 12) == 12
     with pytest.raises(ConfigError, match="needs the full budget"):
-        schedulers.check_budget(median, None, [])
+        schedulers.check_budget(median, None)
+    late, _ = normalized({"type": "asha", "max_t": 5, "grace_period": 6})
+    with pytest.raises(ConfigError, match="grace_period: 6 is above the full budget 5"):
+        schedulers.check_budget(late, None)
 
 
 @pytest.mark.parametrize(

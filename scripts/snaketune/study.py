@@ -429,6 +429,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             if rungs is None
             else {
                 "budget_key": rungs["budget_key"],
+                "pattern": rungs["pattern"],
                 "brackets": [{"budgets": b["budgets"][:1]} for b in rungs["brackets"]],
             },
         }
@@ -485,7 +486,7 @@ def _rung_plan(engine: Any, model: Any, hyperopt: dict, num_trials: int) -> dict
             f"rung's {name} itself (its budget, up to max_t); remove the parameter."
         )
     trainer = model.model.setdefault(key[0], {})
-    max_t = check_budget(scheduler, trainer.get(key[1]), model.notices)
+    max_t = check_budget(scheduler, trainer.get(key[1]))
     trainer[key[1]] = max_t
     if trainer.get("early_stop", -1) != -1:
         model.notices.append(

@@ -14,8 +14,8 @@ of the trials seen so far, which depends on timing.
                                             half (ceil(n/2)) goes on while a rung has at
                                             least min_samples_required trials
 
-A trial's brackets is its index modulo the number of brackets; bracket s starts at
-grace_period * eta**s.
+Bracket s starts at grace_period * eta**s; which bracket a trial is in follows a fixed
+cycle (bracket_pattern): turns for async hyperband, Li et al.'s sizes for hyperband.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def normalize_scheduler(raw: Any, notices: list[str]) -> dict[str, Any] | None:
     return out
 
 
-def check_budget(scheduler: Mapping[str, Any], configured: Any, notices: list[str]) -> int:
+def check_budget(scheduler: Mapping[str, Any], configured: Any) -> int:
     """The full budget (max_t) against trainer.epochs as the model config gives it.
 
     As in Ludwig, a trainer.epochs that differs from max_t is an error; unset, it is
@@ -137,12 +137,18 @@ def check_budget(scheduler: Mapping[str, Any], configured: Any, notices: list[st
                 f"hyperopt.executor.scheduler: {scheduler['type']!r} needs the full budget: "
                 "set trainer.epochs (or the scheduler's max_t)."
             )
-        return configured
-    if configured is not None and configured != max_t:
+        max_t = configured
+    elif configured is not None and configured != max_t:
         raise ConfigError(
             f"hyperopt.executor.scheduler.max_t: {max_t} differs from trainer.epochs "
             f"{configured}; the last rung trains for max_t epochs, so set them equal or leave "
             "one of them out (as Ludwig requires)."
+        )
+    grace = scheduler.get("grace_period", 1)
+    if grace > max_t:
+        raise ConfigError(
+            f"hyperopt.executor.scheduler.grace_period: {grace} is above the full budget "
+            f"{max_t}; the first rung must be shorter."
         )
     return max_t
 
@@ -153,14 +159,42 @@ class Bracket:
     sizes: tuple[int, ...]  # trials per rung
 
 
+def bracket_count(scheduler: Mapping[str, Any], max_t: int) -> int:
+    if scheduler["brackets"] is None:  # hyperband: starting budgets 1, eta, eta**2, ... <= max_t
+        eta = scheduler["reduction_factor"]
+        return int(math.floor(math.log(max_t) / math.log(eta) + 1e-9)) + 1
+    return scheduler["brackets"]
+
+
+def bracket_pattern(scheduler: Mapping[str, Any], max_t: int) -> list[int]:
+    """The bracket of trial i is pattern[i % len(pattern)]: stable as trials are added.
+
+    Async hyperband's brackets take turns. Hyperband's are sized as in Li et al.: the
+    bracket that halves s times gets ceil(B / (s + 1) * eta**s) trials per B+1 of its
+    cycle, so every bracket spends about the same budget; the pattern spreads each
+    bracket's share evenly over the cycle (smooth weighted round robin).
+    """
+    count = bracket_count(scheduler, max_t)
+    if scheduler["type"] not in HYPERBAND:
+        return list(range(count))
+    eta = scheduler["reduction_factor"]
+    weights = [math.ceil(count / (count - s) * eta ** (count - 1 - s)) for s in range(count)]
+    credit, pattern = [0] * count, []
+    for _ in range(sum(weights)):
+        credit = [c + w for c, w in zip(credit, weights, strict=True)]
+        chosen = max(range(count), key=lambda s: (credit[s], -s))
+        credit[chosen] -= sum(weights)
+        pattern.append(chosen)
+    return pattern
+
+
 def brackets(scheduler: Mapping[str, Any], max_t: int, trials: Sequence[int]) -> list[Bracket]:
     """Each bracket's rung budgets and sizes, for the trials given (by index)."""
-    eta, grace, count = (scheduler[k] for k in ("reduction_factor", "grace_period", "brackets"))
-    if count is None:  # hyperband: one bracket per starting budget 1, eta, eta**2, ... <= max_t
-        count = int(math.floor(math.log(max_t) / math.log(eta) + 1e-9)) + 1
+    eta, grace = scheduler["reduction_factor"], scheduler["grace_period"]
+    pattern = bracket_pattern(scheduler, max_t)
     out = []
-    for s in range(count):
-        members = [i for i in trials if i % count == s]
+    for s in range(bracket_count(scheduler, max_t)):
+        members = [i for i in trials if pattern[i % len(pattern)] == s]
         start = grace * eta**s
         budgets = []
         budget = start
@@ -209,6 +243,7 @@ def rung_plan(
     return {
         "family": scheduler["family"],
         "budget_key": list(key),
+        "pattern": bracket_pattern(scheduler, max_t),
         "brackets": [
             {"budgets": list(b.budgets), "sizes": list(b.sizes)}
             for b in brackets(scheduler, max_t, range(num_trials))
@@ -216,6 +251,11 @@ def rung_plan(
     }
 
 
+def bracket_of(plan: Mapping[str, Any], index: int) -> int:
+    """The bracket of trial `index`, from a rung_plan."""
+    return plan["pattern"][index % len(plan["pattern"])]
+
+
 def first_budget(plan: Mapping[str, Any], index: int) -> int:
     """The budget of trial `index` in rung 0 (its bracket's smallest)."""
-    return plan["brackets"][index % len(plan["brackets"])]["budgets"][0]
+    return plan["brackets"][bracket_of(plan, index)]["budgets"][0]
