@@ -275,7 +275,9 @@ def get_rung_scores(wildcards):
     if rung == 1:
         from snaketune.search.schedulers import bracket_of
 
-        members = [t for t in STUDY.trials if bracket_of(STUDY.rungs, t.index) == bracket]
+        members = [
+            t for t in STUDY.trials if bracket_of(STUDY.rungs, t.index) == bracket
+        ]
         return [LAYOUT.trial_file(t.trial_id, "score.json") for t in members]
     size = STUDY.rungs["brackets"][bracket]["sizes"][rung - 1]
     return [LAYOUT.slot_file(bracket, rung - 1, j, "score.json") for j in range(size)]
