@@ -14,9 +14,10 @@ from the slots the promotion filled (best first). Three methods see the same con
 
 A method's best is the best score at each trial's last rung (trials at different rungs
 compared by raw metric, as Ray does); "pick at max_t" is the full-budget score of the
-trial it picks. Epochs "anew" count every rung retrained from scratch (what the
-workflow does: a rung costs its budget); "warm" count warm starts (budget[k] -
-budget[k-1]).
+trial it picks. Epochs "warm" count what the workflow trains with warm starts
+(budget[k] - budget[k-1] per promoted trial, docs/search.md); "anew" count every rung
+retrained from scratch (where a warm start is not exact: a GBM off its checkpoints, a
+learning rate schedule over the whole budget).
 """
 
 from __future__ import annotations

@@ -18,11 +18,13 @@ rule promote:
         keep=get_rung_size,
         budget=get_rung_budget,
         budget_key=".".join((STUDY.rungs or {}).get("budget_key", ())),
+        max_t=(STUDY.rungs or {}).get("max_t"),
         goal=HYPEROPT["goal"],
         preparations=LAYOUT.rung_preparations,
     shell:
         '"$SNAKETUNE_PYTHON" "$SNAKETUNE_ROUNDS" promote --rung {wildcards.rung}'
         " --keep {params.keep} --budget {params.budget} --budget-key {params.budget_key}"
+        " --max-t {params.max_t}"
         " --goal {params.goal} --preparations {params.preparations:q} --out {output:q}"
         " {input.scores:q} 2> {log:q}"
 

@@ -35,6 +35,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     promote.add_argument("--keep", type=int, required=True)
     promote.add_argument("--budget", type=int, required=True)
     promote.add_argument("--budget-key", required=True, help="e.g. trainer.epochs")
+    promote.add_argument("--max-t", type=int, required=True, help="the last rung's budget")
     promote.add_argument("--goal", required=True)
     promote.add_argument("--preparations", required=True, help="trial id -> prepared folder")
     promote.add_argument("--out", required=True)
@@ -106,6 +107,7 @@ def promote(args: argparse.Namespace) -> None:
         keep=args.keep,
         budget=args.budget,
         budget_key=args.budget_key.split("."),
+        max_t=args.max_t,
         goal=args.goal,
         preparations=io.read_json(args.preparations),
     )

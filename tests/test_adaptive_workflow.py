@@ -36,6 +36,7 @@ COMMAND = {
     "command": [
         *(sys.executable, OBJECTIVE, "{config}", "{output}"),
         *("--fail-trial", FAILING, "--fail-slot", FAILING_SLOT),
+        *("--resume", "{resume}"),
     ],
 }
 
@@ -66,7 +67,7 @@ def tpe_config(num_samples: int = 12) -> dict:
 
 
 def run_killed_in_round_one(study: Study) -> subprocess.CompletedProcess:
-    """--cores 1, killed (SIGKILL, its whole process group) once the failing trial of
+    """--cores 1, killed (SIGKILL, its whole process group) once the first trial of
     round 1 is scored and before the round is done; then run again to the end."""
     process = subprocess.Popen(
         study.command("--cores", "1", configfile=COMMAND),
@@ -76,14 +77,15 @@ def run_killed_in_round_one(study: Study) -> subprocess.CompletedProcess:
         env=ENV,
         start_new_session=True,
     )
+    round_one = [study.path("trials", f"trial_{i:04d}", "score.json") for i in range(4, 8)]
     deadline = time.monotonic() + 300
-    while not study.path("trials", FAILING, "score.json").exists():
+    while not any(path.exists() for path in round_one):
         assert process.poll() is None and time.monotonic() < deadline, "ended before the kill"
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     remove_snakemake_locks(study)
-    assert not study.path("trials", "trial_0007", "score.json").exists(), "round 1 was done"
+    assert not all(path.exists() for path in round_one), "round 1 was done"
     return study.run("--cores", "1", configfile=COMMAND)
 
 
@@ -204,3 +206,12 @@ def test_rungs_promote_the_best_third(runs):
     assert (at[best]["rung"], at[best]["budget"], at[best]["rank"]) == ("2", "9", "1")
     assert (at[ranked[0][1]]["status"], at[ranked[0][1]]["rung"]) == ("failed", "1")
     assert {at[t]["budget"] for _, t in ranked[4:]} == {"1"}
+    # each rung is handed the trial's folder of the rung before ({resume}), rung 0 none
+    for j, (tid, _) in enumerate(rung1_scores[1:], start=1):
+        output = whole.path("rungs", "b0", "r1", f"slot_{j}", "output")
+        previous = whole.path("trials", tid, "output").resolve()
+        assert (output / "resumed_from.txt").read_text() == str(previous), tid
+    assert not whole.path("trials", best, "output", "resumed_from.txt").exists()
+    record = json.loads(whole.path("rungs", "b0", "r2", "slot_0", "parameters.json").read_text())
+    assert record["keep_state"] is False and record["budget"] == 9
+    assert json.loads(whole.path("trials", best, "parameters.json").read_text())["keep_state"]

@@ -26,7 +26,13 @@ from snaketune.prepare import used_columns
 from snaketune.search import variant
 from snaketune.search.options import is_adaptive
 from snaketune.search.plan import SearchPlan, fixed_parameters, internal_values, make_plan
-from snaketune.search.schedulers import check_budget, first_budget, rung_plan, with_budget
+from snaketune.search.schedulers import (
+    check_budget,
+    first_budget,
+    keeps_state,
+    rung_plan,
+    with_budget,
+)
 
 TRIAL_PREFIX = "trial_"
 # Data files up to this size are identified by their content; larger ones by size and
@@ -68,6 +74,7 @@ class Trial:
     round: int = 0
     sampler: dict[str, Any] | None = None  # an adaptive search's view of the values
     budget: int | None = None  # a scheduler's rung 0: epochs (or boosting rounds)
+    keep_state: bool = False  # a scheduler's rung above continues this training
 
     @property
     def suggested(self) -> bool:
@@ -87,7 +94,7 @@ class Trial:
         if self.sampler is not None:
             record["sampler"] = self.sampler
         if self.budget is not None:
-            record["rung"], record["budget"] = 0, self.budget
+            record.update(rung=0, budget=self.budget, keep_state=self.keep_state)
         return record
 
 
@@ -397,6 +404,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             if adaptive
             else None,
             budget=budget,
+            keep_state=budget is not None and keeps_state(rungs, budget),
         )
         # Everything a trial's result depends on; it names the trial's sampled/ folder.
         trial.digest = digest(
@@ -429,6 +437,7 @@ def load_study(bundled: dict, bundled_dir: Path, user: dict, cwd: Path) -> Study
             if rungs is None
             else {
                 "budget_key": rungs["budget_key"],
+                "max_t": rungs["max_t"],
                 "pattern": rungs["pattern"],
                 "brackets": [{"budgets": b["budgets"][:1]} for b in rungs["brackets"]],
             },

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from snaketune import io
+from snaketune.backends.warm_start import STATE_FILE
 from snaketune.layout import UNSKIP_FLAG
 from snaketune.limits import TrialLimits, enforce, skip_reason
 
@@ -149,7 +150,7 @@ def run_trial(
 
     started = time.perf_counter()
     out_dir = Path(summary_path).parent
-    for name in ARTIFACTS:  # never leave a stale model beside a new result
+    for name in (*ARTIFACTS, STATE_FILE):  # never leave a stale model beside a new result
         (out_dir / name).unlink(missing_ok=True)
     config = io.read_yaml(config_path)
     record = io.read_json(parameters_path)
@@ -174,6 +175,12 @@ def run_trial(
         (out_dir / UNSKIP_FLAG).unlink(missing_ok=True)
         return summary
     phases = Phases()
+    # A scheduler's rung: the trial's folder at the rung before, and whether to save state.
+    warm = {}
+    if record.get("keep_state"):
+        warm["keep_state"] = True
+    if record.get("continues"):
+        warm["resume_from"] = record["continues"]
     try:
         with phases("imports"):  # the engine's modules (sklearn, torch, ...)
             engine = get_engine(engine_name, command=command)
@@ -195,15 +202,18 @@ def run_trial(
                 gpus=gpus,
                 config_path=config_path,
                 phases=phases,
+                **warm,
             )
             summary["train_time_s"] = round(time.perf_counter() - train_started, 4)
         summary.update(best_epoch=info.get("best_epoch"), epochs_run=info.get("epochs_run"))
         summary["stragglers_killed"] = info.get("stragglers_killed")
+        if "units_trained" in info:  # where a warm start began, and what this job trained
+            summary.update(resumed_at=info["resumed_at"], units_trained=info["units_trained"])
         summary["peak_rss_mb"] = round(watched["peak_mb"], 1)
     except Exception as exc:  # a failed trial is a result, not a crash
         traceback.print_exc()
         _raise_if_environment(exc, record["trial_id"], out_dir, summary_path)
-        for name in ARTIFACTS:
+        for name in (*ARTIFACTS, STATE_FILE):
             (out_dir / name).unlink(missing_ok=True)
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     summary["duration_s"] = round(time.perf_counter() - started, 4)

@@ -1,13 +1,15 @@
 """A trainer for engine `command` search tests: a known function of the trial's values.
 
 Usage: objective.py CONFIG OUTPUT [--fail-trial TRIAL_ID] [--fail-slot RUNG/SLOT]
+                    [--resume FOLDER]
 Reads trainer.learning_rate, combiner.output_size, combiner.num_fc_layers and
 trainer.epochs from the trial's config and writes metrics.json with a validation loss
 that is smallest near learning_rate 0.01, output_size 8 and 2 layers, and falls with
 the epochs (more for some values than others, so short and long training rank trials
 differently). Only json and yaml are imported, so a trial costs a process start.
 --fail-trial makes that trial fail (exit 3); --fail-slot r1/slot_0 the trial a
-scheduler's rung trains in that slot.
+scheduler's rung trains in that slot. --resume (the `{resume}` placeholder) must name
+the output folder of the rung before, or be empty; it is kept in resumed_from.txt.
 """
 
 import json
@@ -27,6 +29,12 @@ def main() -> None:
     if folder.name in failing or f"{folder.parent.name}/{folder.name}" in failing:
         print("this trial was asked to fail", file=sys.stderr)
         sys.exit(3)
+    resume = sys.argv[sys.argv.index("--resume") + 1] if "--resume" in sys.argv else ""
+    if resume:
+        if not (Path(resume) / "metrics.json").is_file():
+            print(f"--resume {resume}: no metrics.json there", file=sys.stderr)
+            sys.exit(4)
+        (Path(output) / "resumed_from.txt").write_text(resume)
     config = yaml.safe_load(Path(config_path).read_text())
     lr = config["trainer"]["learning_rate"]
     combiner = config["combiner"]

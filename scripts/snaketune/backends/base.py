@@ -66,6 +66,19 @@ class TrainJob:
     gpus: int = 0  # GPUs the job was given; engines without GPU support train on the CPU
     config_path: str | None = None
     phases: Phases = field(default_factory=Phases)
+    # A scheduler's rungs (backends/warm_start.py): the folder of the trial's rung
+    # before, whose saved state this job may continue; whether to save this job's own.
+    resume_from: Path | None = None
+    keep_state: bool = False
+
+    def warm_start(self, budget_key: tuple[str, str], log: Any) -> Any:
+        """This job's WarmStart (imported here: a program's job never needs it)."""
+        from snaketune.backends.warm_start import WarmStart
+
+        return WarmStart(
+            self.config, self.seed, budget_key, self.out_dir,
+            resume_from=self.resume_from, keep=self.keep_state, log=log,
+        )  # fmt: skip
 
 
 class Engine(ABC):
@@ -135,18 +148,23 @@ class Engine(ABC):
         gpus: int = 0,
         config_path: str | None = None,
         phases: Phases | None = None,
+        resume_from: str | Path | None = None,
+        keep_state: bool = False,
     ) -> dict[str, Any]:
         """Train one trial: write MODEL_FILE (if any) and STATISTICS_FILE into `out_dir`.
 
         Returns best_epoch and epochs_run (and what else the engine reports) for the
         trial's summary. The hyperopt `output_feature` and `metric` choose the best
         evaluation; `config_path` is the trial's config file, for engines that pass it on;
-        `phases` collects where the time went.
+        `phases` collects where the time went. Under a scheduler, `resume_from` is the
+        folder of the trial's rung before (a warm start, where the engine has one) and
+        `keep_state` asks for this job's state to be saved for the rung after.
         """
         job = TrainJob(
             config, Path(prepared_dir), Path(out_dir), seed=seed, threads=threads,
             output_feature=output_feature, metric=metric, gpus=gpus, config_path=config_path,
-            phases=phases or Phases(),
+            phases=phases or Phases(), keep_state=keep_state,
+            resume_from=None if resume_from is None else Path(resume_from),
         )  # fmt: skip
         return self.train_job(job)
 

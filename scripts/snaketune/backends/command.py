@@ -5,6 +5,10 @@ folder through placeholders in its argument list (never through a shell), and
 leaves Ludwig-shaped statistics behind; the workflow scores them like any other
 trial.
 
+Under a scheduler, `{resume}` is the program's output folder of the trial's rung before
+(empty at rung 0, or when that folder is gone), for a program that continues its own
+checkpoint; a program that ignores it trains each rung anew for the rung's budget.
+
 The program runs supervised (`backends/processes.py`): in a session of its own, its
 output capped into train.log, and every process it leaves running ended and named.
 """
@@ -35,6 +39,7 @@ PLACEHOLDERS = (
     "threads",
     "output_feature",
     "metric",
+    "resume",
 )
 SPLITS = ("training", "validation", "test")
 # Ludwig's default encoder/decoder per feature type: the program is expected to be
@@ -48,6 +53,7 @@ LUDWIG_ENCODERS = {
 LUDWIG_DECODERS = {"category": "classifier", "binary": "regressor", "number": "regressor"}
 STATISTICS = STATISTICS_FILE
 MINIMAL_METRICS = "metrics.json"
+OUTPUT_FOLDER = "output"  # the program's own folder in the trial folder
 
 
 class CommandFailed(RuntimeError):
@@ -216,7 +222,7 @@ class CommandEngine(Engine):
         if not self.command:
             raise CommandFailed("engine command needs the study config key 'command'.")
         out = job.out_dir
-        output = out / "output"
+        output = out / OUTPUT_FOLDER
         shutil.rmtree(output, ignore_errors=True)
         output.mkdir(parents=True)
         config_path = job.config_path
@@ -233,6 +239,7 @@ class CommandEngine(Engine):
             "threads": str(job.threads),
             "output_feature": feature,
             "metric": metric,
+            "resume": _previous_output(job.resume_from),
         }
         for split in SPLITS:
             values[f"{split}_set"] = str((prepared / f"{split}.parquet").resolve())
@@ -270,6 +277,13 @@ class CommandEngine(Engine):
                 flush=True,
             )
         return ended
+
+
+def _previous_output(folder: Path | None) -> str:
+    """The program output folder of the trial's rung before, or "" when there is none."""
+    if folder is None or not (folder / OUTPUT_FOLDER).is_dir():
+        return ""
+    return str((folder / OUTPUT_FOLDER).resolve())
 
 
 def _epochs(stats: dict, feature: str, metric: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ a model was kept at and the epoch its score comes from are chosen the same way.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -56,6 +57,14 @@ class Curves:
     def last(self, split: str, field: str, metric: str) -> float:
         return self.values[split][field][metric][-1]
 
+    def restore(self, values: dict[str, Any]) -> None:
+        """Continue the curves of a saved state (a warm start): its values come first."""
+        if set(values) != set(self.values):
+            raise ValueError(
+                f"the saved curves have splits {sorted(values)}, not {sorted(self.values)}"
+            )
+        self.values = copy.deepcopy(values)
+
     def statistics(self, frequency: int, period: str) -> dict[str, Any]:
         """Ludwig's training_statistics.json content."""
         return {"evaluation_frequency": {"frequency": frequency, "period": period}, **self.values}
@@ -82,6 +91,14 @@ class BestSoFar:
         self.selection: list[float] = []
         self.best = 0  # the best evaluation, 1-based; 0 before the first
         self.stop = False
+
+    def state(self) -> dict[str, Any]:
+        """What a warm start needs to go on choosing as if it had never stopped."""
+        return {"selection": list(self.selection), "best": self.best, "stop": self.stop}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.selection, self.best = list(state["selection"]), int(state["best"])
+        self.stop = bool(state["stop"])
 
     def observe(self, curves: Curves, evaluation: int) -> bool:
         """Whether `evaluation` is the best so far; sets `stop` once patience is spent."""

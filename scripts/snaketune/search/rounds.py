@@ -23,7 +23,7 @@ from snaketune import io, resolve
 from snaketune.errors import ConfigError
 from snaketune.search import adaptive
 from snaketune.search.plan import SearchPlan, internal_values
-from snaketune.search.schedulers import first_budget, promote, with_budget
+from snaketune.search.schedulers import first_budget, keeps_state, promote, with_budget
 from snaketune.search.variant import trial_seed
 
 
@@ -124,7 +124,7 @@ def _entry(
     if rungs is not None:  # rung 0 trains for its bracket's smallest budget
         budget = first_budget(rungs, suggestion.index)
         config = with_budget(config, rungs["budget_key"], budget)
-        record.update(rung=0, budget=budget)
+        record.update(rung=0, budget=budget, keep_state=keeps_state(rungs, budget))
     return {"record": record, "config": config}
 
 
@@ -146,6 +146,7 @@ def promote_rung(
     keep: int,
     budget: int,
     budget_key: Sequence[str],
+    max_t: int,
     goal: str,
     preparations: Mapping[str, str],
 ) -> dict[str, Any]:
@@ -165,7 +166,7 @@ def promote_rung(
     for tid in chosen:
         folder = entries[tid][0]
         record = io.read_json(folder / "parameters.json")
-        record.update(rung=rung, budget=budget, continues=str(folder))
+        record.update(rung=rung, budget=budget, continues=str(folder), keep_state=budget < max_t)
         config = with_budget(io.read_yaml(folder / "config.yaml"), budget_key, budget)
         slots.append({"record": record, "config": config, "prepared": preparations[tid]})
     slots += [{"unused": True}] * (keep - len(slots))

@@ -243,6 +243,7 @@ def rung_plan(
     return {
         "family": scheduler["family"],
         "budget_key": list(key),
+        "max_t": max_t,
         "pattern": bracket_pattern(scheduler, max_t),
         "brackets": [
             {"budgets": list(b.budgets), "sizes": list(b.sizes)}
@@ -259,3 +260,8 @@ def bracket_of(plan: Mapping[str, Any], index: int) -> int:
 def first_budget(plan: Mapping[str, Any], index: int) -> int:
     """The budget of trial `index` in rung 0 (its bracket's smallest)."""
     return plan["brackets"][bracket_of(plan, index)]["budgets"][0]
+
+
+def keeps_state(plan: Mapping[str, Any], budget: int) -> bool:
+    """Whether a job training for `budget` saves its state: a rung above may continue it."""
+    return budget < plan["max_t"]

@@ -78,7 +78,8 @@ class SklearnEngine(SchemaEngine):
             if full["model_type"] == "gbm":
                 data = {split: (_dense_for_gbm(X), y) for split, (X, y) in data.items()}
         trainer = models.train_gbm if full["model_type"] == "gbm" else models.train_ecd
-        select: dict[str, Any] = {"field": field, "metric": metric, "log": io.log}
+        warm = job.warm_start(self.budget_key(config), io.log)
+        select: dict[str, Any] = {"field": field, "metric": metric, "log": io.log, "warm": warm}
         if not task.is_classifier:
             select["y_fit"] = y_fit
         with timed("train"):  # fitting, and evaluating each split per epoch
@@ -90,7 +91,11 @@ class SklearnEngine(SchemaEngine):
         )  # fmt: skip
         with timed("write"):
             self.save_trained(job.out_dir, predictor, result.statistics)
-        return {"best_epoch": int(result.best_epoch), "epochs_run": int(result.epochs_run)}
+        return {
+            "best_epoch": int(result.best_epoch),
+            "epochs_run": int(result.epochs_run),
+            **warm.summary(result.trained_to),
+        }
 
 
 # --------------------------------------------------------------------------- helpers

@@ -21,6 +21,7 @@ import numpy as np
 from snaketune.backends.curves import DIVERGED_HINT, BestSoFar, Curves, TrainingDiverged
 from snaketune.backends.sklearn import schema
 from snaketune.backends.targets import Task
+from snaketune.backends.warm_start import WarmStart, evaluation_points
 
 # Above this many cells a dense matrix for HistGradientBoosting is refused (8 bytes each).
 MAX_DENSE_CELLS = 200_000_000
@@ -107,13 +108,14 @@ class Result:
     model: Any
     statistics: dict[str, Any]
     best_epoch: int
-    epochs_run: int
+    epochs_run: int  # evaluations
+    trained_to: int  # budget units (epochs, boosting rounds) the model has had
 
 
 def fit_with_selection(
     model: Any,
     advance: Callable[[Any, int], None],
-    rounds: int,
+    points: list[int],
     data: dict[str, tuple[Any, np.ndarray]],
     task: Task,
     *,
@@ -121,26 +123,39 @@ def fit_with_selection(
     metric: str,
     early_stop: int,
     frequency: dict[str, Any],
+    warm: WarmStart | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> Result:
-    """Train `rounds` evaluation units; keep the model of the best validation value."""
+    """Train to each of `points` (the budget after each evaluation); keep the model of the
+    best validation value. With a saved state (`warm`) the first points are skipped: the
+    state holds the live model after them, the best one and the curves."""
     curves = Curves(data, task.output_name)
     best = BestSoFar(field, metric, early_stop, unit="evaluation", log=log)
     best_model, run = None, 0
-    for r in range(1, rounds + 1):
+    state = warm.load(points) if warm is not None else None
+    if state is not None:
+        model, best_model, run = state["model"], state["best_model"], len(state["points"])
+        curves.restore(state["curves"])
+        best.restore(state["best"])
+    for r in range(run + 1, len(points) + 1):
+        if best.stop:
+            break
         advance(model, r)
         run = r
         for split, (X, y) in data.items():
             curves.add(split, task.score(y, predictions(model, X, task)), f"at evaluation {r}")
         if best.observe(curves, r):
             best_model = copy.deepcopy(model)
-        if best.stop:
-            break
+    if warm is not None:
+        warm.save(
+            points[:run], model=model, best_model=best_model, curves=curves.values,
+            best=best.state(),
+        )  # fmt: skip
     best_round = best.best
     if best_model is None:  # no validation split (or only NaN): keep the last model
         best_model, best_round = copy.deepcopy(model), run
     statistics = curves.statistics(frequency["frequency"], frequency["period"])
-    return Result(best_model, statistics, best_round, run)
+    return Result(best_model, statistics, best_round, run, points[run - 1] if run else 0)
 
 
 def train_ecd(config: dict[str, Any], task: Task, data: dict, seed: int, **select: Any) -> Result:
@@ -173,7 +188,7 @@ def train_ecd(config: dict[str, Any], task: Task, data: dict, seed: int, **selec
     return fit_with_selection(
         model,
         advance,
-        config["trainer"]["epochs"],
+        evaluation_points(config["trainer"]["epochs"]),
         data,
         task,
         early_stop=config["trainer"]["early_stop"],
@@ -188,10 +203,10 @@ def train_gbm(config: dict[str, Any], task: Task, data: dict, seed: int, **selec
     X_train, y_train = data["training"]
     y_fit = y_train if task.is_classifier else select.pop("y_fit")
     total, step = trainer["num_boost_round"], trainer["boosting_rounds_per_checkpoint"]
-    rounds = math.ceil(total / step)
+    points = evaluation_points(total, step)
 
     def advance(gbm: Any, checkpoint: int) -> None:
-        gbm.max_iter = min(checkpoint * step, total)
+        gbm.max_iter = points[checkpoint - 1]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gbm.fit(X_train, y_fit)
@@ -199,7 +214,7 @@ def train_gbm(config: dict[str, Any], task: Task, data: dict, seed: int, **selec
     return fit_with_selection(
         model,
         advance,
-        rounds,
+        points,
         data,
         task,
         early_stop=trainer["early_stop"],

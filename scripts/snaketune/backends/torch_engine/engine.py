@@ -86,10 +86,11 @@ class TorchEngine(SchemaEngine):
         device = device_for(job.gpus)
         io.log(f"torch engine: training on {device} with {job.threads} thread(s), seed {job.seed}")
         classes = list(target.classes_) if output["type"] == "category" else None
+        warm = job.warm_start(self.budget_key(job.config), io.log)
         with training.torch_settings(job.threads, deterministic=device.type == "cpu"):
             result = training.train(
                 full, spec, data, task, seed=job.seed, device=device, field=field, metric=metric,
-                classes=classes, log=io.log, phases=timed,
+                classes=classes, log=io.log, phases=timed, warm=warm,
             )  # fmt: skip
         predictor = TorchPredictor(
             spec=spec, preprocessors=preprocessors, output=target,
@@ -97,4 +98,8 @@ class TorchEngine(SchemaEngine):
         )  # fmt: skip
         with timed("write"):
             self.save_trained(job.out_dir, predictor, result.statistics)
-        return {"best_epoch": int(result.best_epoch), "epochs_run": int(result.epochs_run)}
+        return {
+            "best_epoch": int(result.best_epoch),
+            "epochs_run": int(result.epochs_run),
+            **warm.summary(result.epochs_run),
+        }

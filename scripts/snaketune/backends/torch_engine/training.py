@@ -30,6 +30,7 @@ from snaketune.backends.curves import DIVERGED_HINT, BestSoFar, Curves, Training
 from snaketune.backends.params import AUTO_BATCH_SIZE
 from snaketune.backends.targets import Task
 from snaketune.backends.torch_engine import model as ecd
+from snaketune.backends.warm_start import WarmStart, evaluation_points
 
 OPTIMIZER_CLASSES = {
     "adam": torch.optim.Adam,
@@ -118,6 +119,25 @@ class Schedule:
         self.reductions_left = config["reduce_on_plateau"]
         self.best: float | None = None
         self.waited = 0
+
+    # What changes as training goes on (reductions on plateau), for a warm start.
+    _STATE = ("factor", "reductions_left", "best", "waited")
+
+    def state(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for name in self._STATE:
+            setattr(self, name, state[name])
+
+    def depends_on_total(self) -> str | None:
+        """Why the rates depend on the total number of steps (then a longer run is not
+        a continuation of a shorter one), or None."""
+        if self.config["decay"] == "linear":
+            return "the linear learning rate decay runs to the last step of the budget"
+        if self.config["warmup_fraction"]:
+            return "the warmup_fraction is a share of the budget"
+        return None
 
     def rate(self, step: int) -> float:
         """Learning rate of the optimizer step `step` (0-based)."""
@@ -280,9 +300,11 @@ def train(
     classes: list[str] | None = None,
     log: Callable[[str], None] = lambda message: None,
     phases: Phases | None = None,
+    warm: WarmStart | None = None,
 ) -> Result:
     """Train; `data[split]` = {"X": {name: array}, "y": targets for metrics, "y_fit": targets
-    for the loss}. The returned state dict is the best epoch's, on the CPU."""
+    for the loss}. The returned state dict is the best epoch's, on the CPU. With `warm`,
+    the epochs a saved state has had are not trained again (backends/warm_start.py)."""
     timed = phases or Phases()
     trainer = full["trainer"]
     output = full["output_features"][0]
@@ -314,9 +336,22 @@ def train(
     curves = Curves(data, task.output_name)
     best = BestSoFar(field, metric, trainer["early_stop"], unit="epoch", log=log)
     best_state, run, step = None, 0, 0
+    points = evaluation_points(epochs)
+    inexact = "trainer.train_steps sets the budget" if trainer["train_steps"] else None
+    state = warm.load(points, inexact or schedule.depends_on_total()) if warm else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.restore(state["schedule"])
+        curves.restore(state["curves"])
+        best.restore(state["best"])
+        best_state, run, step = state["best_state"], len(state["points"]), state["step"]
+        _set_generators(state["generators"], shuffler)
     full_training = trainer["evaluate_training_set"]
     evaluated = [split for split in data if full_training or split != "training"]
-    for epoch in range(1, epochs + 1):
+    for epoch in range(run + 1, epochs + 1):
+        if best.stop:
+            break
         model.train()
         order = shuffler.permutation(n) if trainer["should_shuffle"] else np.arange(n)
         seen = EpochOutputs()
@@ -376,6 +411,12 @@ def train(
             best_state = _cpu_copy(model)
         if step >= total or best.stop:
             break
+    if warm is not None:
+        warm.save(
+            points[:run], model=_cpu_copy(model), optimizer=optimizer.state_dict(),
+            schedule=schedule.state(), curves=curves.values, best=best.state(),
+            best_state=best_state, step=step, generators=_generators(shuffler),
+        )  # fmt: skip
     best_epoch = best.best
     if best_state is None:  # no validation split (or only NaN): keep the last epoch
         best_state, best_epoch = _cpu_copy(model), run
@@ -407,6 +448,24 @@ class EpochOutputs:
                 f"infinite; {DIVERGED_HINT}."
             )
         return np.concatenate(self.rows), logits
+
+
+def _generators(shuffler: np.random.Generator) -> dict[str, Any]:
+    """Every generator training draws from: the batch order, dropout (torch), and the
+    global ones of random and numpy."""
+    return {
+        "shuffler": shuffler.bit_generator.state,
+        "torch": torch.get_rng_state(),
+        "random": random.getstate(),
+        "numpy": np.random.get_state(),
+    }
+
+
+def _set_generators(saved: dict[str, Any], shuffler: np.random.Generator) -> None:
+    shuffler.bit_generator.state = saved["shuffler"]
+    torch.set_rng_state(saved["torch"])
+    random.setstate(saved["random"])
+    np.random.set_state(saved["numpy"])
 
 
 def _cpu_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
