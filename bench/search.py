@@ -15,9 +15,11 @@ successive halving (`async_hyperband`, eta 3, grace 1, one bracket) and `hyperba
 (eta 3, one bracket per starting budget) simulated from the learning curves with
 `schedulers.brackets` and `schedulers.promote`. Its table gives the median best score
 (each trial at its last rung), the full-budget score of the trial each method picks,
-how often that is full training's best, and the epochs spent, retraining each rung
-anew (as the workflow does) and with warm starts; its claims check whether a
-scheduler reaches full training's median best with at most half the epochs.
+how often that is full training's best, and the epochs spent with warm starts (as the
+workflow trains) and retraining each rung anew. Each scheduler runs on the same configs
+as full training, and again on as many more (up to twice as many) as fit in half of
+full training's epochs; the claims check whether that reaches full training's median
+best.
 
 Each study runs the package's own search code in-process, round by round as the
 workflow does (round 0 from `fixed_parameters`, each later round from one
