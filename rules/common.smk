@@ -5,6 +5,9 @@ import time
 from pathlib import Path
 
 
+TRIAL_GROUP = "trials"
+
+
 def start_study():
     """Parse time: everything this workflow does besides defining rules, in one place.
 
@@ -220,6 +223,7 @@ def get_output_feature(wildcards):
 
 
 def get_prepared_dir(wildcards):
+    pack_trials()
     return LAYOUT.prepared(STUDY.trial(wildcards.trial).prep_id)
 
 
@@ -228,6 +232,28 @@ def get_original_score(wildcards):
     if wildcards.stage == "reruns":
         return {"original": LAYOUT.trial_file(wildcards.trial, "score.json")}
     return {}
+
+
+def get_trial_group():
+    """The group of train jobs when trials_per_job > 1, else none."""
+    return TRIAL_GROUP if STUDY.settings.trials_per_job > 1 else None
+
+
+def pack_trials():
+    """trials_per_job: that many train jobs (group trials) per submission.
+
+    Snakemake takes the count from --group-components, and installs the command line's
+    group settings after the Snakefile is parsed; the train rules' input functions run
+    later, while the DAG is built and before its groups are formed, so they set it
+    here. A --group-components trials=M on the command line wins.
+    """
+    per_job = STUDY.settings.trials_per_job
+    settings = getattr(workflow, "group_settings", None)
+    if per_job <= 1 or settings is None:
+        return
+    components = settings.group_components
+    if TRIAL_GROUP not in components:
+        settings.group_components = {**components, TRIAL_GROUP: per_job}
 
 
 def get_train_resources():
@@ -295,6 +321,7 @@ def get_rung_budget(wildcards):
 
 def get_all_prepared(wildcards):
     """Every prepared folder: a slot's trial, and so its data, is chosen at run time."""
+    pack_trials()
     return [LAYOUT.prepared(prep_id) for prep_id in sorted(STUDY.preps)]
 
 

@@ -31,7 +31,9 @@ def state_of(job: str) -> tuple[str, str]:
         state, _, reason = line.splitlines()[0].partition("|")
         return state, reason
     fields = dict(
-        item.split("=", 1) for item in ask(["scontrol", "show", "job", "-o", job]).split() if "=" in item
+        item.split("=", 1)
+        for item in ask(["scontrol", "show", "job", "-o", job]).split()
+        if "=" in item
     )
     if "JobState" in fields:
         return fields["JobState"], fields.get("Reason", "")

@@ -90,6 +90,7 @@ class StudyConfig:
     trial_memory_mb: int | None = None
     retries: int = 1
     max_failed_trials: int | None = None
+    trials_per_job: int = 1
 
     @property
     def study_dir(self) -> Path:
@@ -338,6 +339,7 @@ def load_study_config(values: dict) -> StudyConfig:
         trial_memory_mb=values["trial_memory_mb"],
         retries=values["retries"],
         max_failed_trials=values["max_failed_trials"],
+        trials_per_job=values["trials_per_job"],
     )
 
 
