@@ -4,7 +4,6 @@ import sys
 import time
 from pathlib import Path
 
-
 TRIAL_GROUP = "trials"
 
 

@@ -71,7 +71,8 @@ rule train_rung:
     benchmark:
         LAYOUT.benchmark("train_rung", "b{bracket}_r{rung}_{slot}")
     retries: STUDY.settings.retries
-    group: get_trial_group()
+    group:
+        get_trial_group()
     conda:
         ENGINE_ENV
     threads: EXECUTOR["cpu_resources_per_trial"]

@@ -59,7 +59,8 @@ rule train:
     benchmark:
         LAYOUT.benchmark("train", "{stage}_{trial}")
     retries: STUDY.settings.retries
-    group: get_trial_group()
+    group:
+        get_trial_group()
     conda:
         ENGINE_ENV
     threads: EXECUTOR["cpu_resources_per_trial"]
