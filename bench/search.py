@@ -358,7 +358,7 @@ def main() -> None:
         print(f"{name} rungs: {time.perf_counter() - start:.1f} s", flush=True)
     print("\n".join(lines))
     if not args.no_write:
-        command = "python bench/search.py " + " ".join(sys.argv[1:])
+        command = " ".join(["python bench/search.py", *sys.argv[1:]])
         write_section("search", command, lines[:-1])
 
 
