@@ -1,7 +1,7 @@
 """A trainer for engine `command` search tests: a known function of the trial's values.
 
 Usage: objective.py CONFIG OUTPUT [--fail-trial TRIAL_ID] [--fail-slot RUNG/SLOT]
-                    [--resume FOLDER]
+                    [--resume FOLDER] [--sleep-trial TRIAL_ID SECONDS]
 Reads trainer.learning_rate, combiner.output_size, combiner.num_fc_layers and
 trainer.epochs from the trial's config and writes metrics.json with a validation loss
 that is smallest near learning_rate 0.01, output_size 8 and 2 layers, and falls with
@@ -10,11 +10,14 @@ differently). Only json and yaml are imported, so a trial costs a process start.
 --fail-trial makes that trial fail (exit 3); --fail-slot r1/slot_0 the trial a
 scheduler's rung trains in that slot. --resume (the `{resume}` placeholder) must name
 the output folder of the rung before, or be empty; it is kept in resumed_from.txt.
+--sleep-trial makes that trial's first attempt sleep (it leaves `slept` in the trial
+folder), for tests that cancel a running job.
 """
 
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -29,6 +32,12 @@ def main() -> None:
     if folder.name in failing or f"{folder.parent.name}/{folder.name}" in failing:
         print("this trial was asked to fail", file=sys.stderr)
         sys.exit(3)
+    if "--sleep-trial" in sys.argv:
+        at = sys.argv.index("--sleep-trial")
+        marker = folder / "slept"
+        if folder.name == sys.argv[at + 1] and not marker.exists():
+            marker.write_text("")
+            time.sleep(float(sys.argv[at + 2]))
     resume = sys.argv[sys.argv.index("--resume") + 1] if "--resume" in sys.argv else ""
     if resume:
         if not (Path(resume) / "metrics.json").is_file():
