@@ -163,8 +163,13 @@ def snakemake_log(study: Study) -> str:
 
 def test_trials_ran_inside_slurm_jobs(runs):
     plugin, generic = runs["slurm"][0], runs["generic"][0]
-    # a submission per job (prepare and 6 trials) through the plugin, over two runs
-    assert snakemake_log(plugin).count("has been submitted with SLURM jobid") >= 7
+    # through the plugin over two runs: the prepare job once, every trial, and nothing
+    # else (the trials the interrupted run submitted again are counted in the rerun test)
+    log = snakemake_log(plugin)
+    trials = submitted_trials(log)
+    assert set(trials) == {path.name for path in plugin.path("trials").glob("trial_*")}
+    assert log.count("has been submitted with SLURM jobid") == 1 + len(trials)
+    assert log.count("/rule_prepare/") == 1
     # cluster-generic with trials_per_job 3: the prepare job and 2 group jobs of 3
     # trials, and the cancelled group job once more
     log = snakemake_log(generic)
