@@ -22,6 +22,7 @@ rule all:
 
 onstart:
     start_warm_worker()
+    record_progress_start()
 
 
 onsuccess:

@@ -375,6 +375,30 @@ def start_warm_worker():
         )
 
 
+def record_progress_start():
+    """onstart: the baseline of the run's progress lines (snaketune/progress.py).
+
+    The trials this run trains count as not done yet, whatever their old files say.
+    """
+    from snaketune.progress import record_start
+
+    try:
+        to_train = {
+            job.wildcards.trial
+            for job in workflow.dag.needrun_jobs()
+            if job.rule.name == "train" and job.wildcards.get("stage") == "trials"
+        }
+    except Exception:  # a Snakemake without these internals: old files count
+        to_train = set()
+    record_start(
+        STUDY.study_dir,
+        [t.trial_id for t in STUDY.trials if t.trial_id not in to_train],
+        HYPEROPT["goal"],
+        HYPEROPT["metric"],
+        total=len(STUDY.trials),
+    )
+
+
 def stop_warm_worker():
     from snaketune.warm import stop
 

@@ -66,6 +66,26 @@ def prepared_dir(path: str) -> str:
     return path
 
 
+def announce(args: argparse.Namespace) -> None:
+    """One line on the job's stdout (the terminal of a plain snakemake run) per trial.
+
+    Never fails the job: the trial's files are written, and the line is only a display.
+    """
+    from snaketune.limits import TRIALS_VARIABLE
+
+    trials_dir = os.environ.get(TRIALS_VARIABLE)
+    if args.stage != "trials" or not trials_dir:
+        return
+    try:
+        from snaketune.progress import record_trial
+
+        line = record_trial(Path(trials_dir).parent, args.score)
+    except OSError:
+        return
+    if line:
+        print(line, flush=True)
+
+
 def main(argv: list[str]) -> None:
     args = parse_arguments(argv)
     sys.stderr = open(args.log, "w", buffering=1)  # noqa: SIM115 (the job's whole life)
@@ -101,6 +121,7 @@ def main(argv: list[str]) -> None:
         split=args.split,
         original_path=original_score(args),
     )
+    announce(args)
 
 
 if __name__ == "__main__":
