@@ -16,7 +16,11 @@ rule leaderboard:
     input:
         get_all_scores(),
     output:
-        tsv=LAYOUT.leaderboard_tsv,
+        tsv=report(
+            LAYOUT.leaderboard_tsv,
+            caption="report/leaderboard.rst",
+            category="Leaderboard",
+        ),
         md=LAYOUT.leaderboard_md,
         statistics=LAYOUT.hyperopt_statistics,
         best=directory(LAYOUT.best),

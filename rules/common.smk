@@ -111,6 +111,7 @@ os.environ.update(
     SNAKETUNE_PYTHON=JOB_PYTHON,
     SNAKETUNE_TRAIN=str(Path(workflow.basedir) / "scripts" / "train.py"),
     SNAKETUNE_ROUNDS=str(Path(workflow.basedir) / "scripts" / "rounds.py"),
+    SNAKETUNE_REPORT=str(Path(workflow.basedir) / "scripts" / "report.py"),
     SNAKETUNE_COMMAND=json.dumps(STUDY.settings.command),
     SNAKETUNE_SPLIT=HYPEROPT["split"],
 )
@@ -140,11 +141,13 @@ wildcard_constraints:
 def get_final_outputs():
     """The study's outputs, and the unskip flags of trials this run must train again."""
     unskip = [LAYOUT.unskip_flag(tid) for tid in sorted(UNSKIP)]
+    report_dirs = [] if STUDY.settings.report == "none" else [LAYOUT.report]
     return [
         LAYOUT.study_yaml,
         LAYOUT.leaderboard_tsv,
         LAYOUT.hyperopt_statistics,
         LAYOUT.best,
+        *report_dirs,
         *unskip,
     ]
 

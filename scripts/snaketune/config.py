@@ -91,6 +91,7 @@ class StudyConfig:
     retries: int = 1
     max_failed_trials: int | None = None
     trials_per_job: int = 1
+    report: str = "png"
 
     @property
     def study_dir(self) -> Path:
@@ -340,6 +341,7 @@ def load_study_config(values: dict) -> StudyConfig:
         retries=values["retries"],
         max_failed_trials=values["max_failed_trials"],
         trials_per_job=values["trials_per_job"],
+        report=values["report"],
     )
 
 

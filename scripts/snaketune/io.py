@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,28 @@ def make_temp_dir(parent: str | os.PathLike, prefix: str, suffix: str) -> Path:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary folder name in {parent} after {_ATTEMPTS} attempts")
+
+
+def build_folder(target: str | os.PathLike, fill: Callable[[Path], None]) -> Path:
+    """Fill a temp folder beside `target`, then swap it in (replacing an old one).
+
+    A reader never sees a half-written folder, and a failure leaves the old one as it was.
+    """
+    target = Path(target)
+    tmp = make_temp_dir(target.parent, f".{target.name}.", ".tmp")
+    try:
+        fill(tmp)
+        old = None
+        if target.exists() or target.is_symlink():
+            old = make_temp_dir(target.parent, f".{target.name}.", ".old")
+            os.replace(target, old / target.name)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
 
 
 def _atomic_write_text(path: str | os.PathLike, text: str) -> None:

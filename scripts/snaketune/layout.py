@@ -9,6 +9,7 @@ folder layout is written down once:
     leaderboard.tsv / .md           the ranked trials
     hyperopt_statistics.json        Ludwig's hyperopt statistics
     best/                           the best trial's model, config, parameters, score
+    report/                         report.html and the plots it shows (rule report)
     prepared/<prep_id>/             the prepared data, shared by trials with one key
     trials/<trial>/                 one trial: parameters.json, config.yaml,
                                     train_summary.json, training_statistics.json,
@@ -65,6 +66,10 @@ class StudyLayout:
     @property
     def best(self) -> str:
         return self.file("best")
+
+    @property
+    def report(self) -> str:
+        return self.file("report")
 
     @property
     def trials(self) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from snaketune.errors import ConfigError
-from snaketune.io import make_temp_dir, write_json, write_text
+from snaketune.io import build_folder, write_json, write_text
 from snaketune.score import strict_json, write_score
 from snaketune.trial import PROGRAM_OUTPUT
 
@@ -379,24 +379,14 @@ def write_best(
     """Build out_dir/best/ in a temp dir beside it, then swap it in (replacing an old one)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "best"
-    tmp = make_temp_dir(out_dir, ".best.", ".tmp")
-    try:
+
+    def fill(tmp: Path) -> None:
         if best is None:
             write_text(tmp / "README.md", _no_winner_readme(failed))
         else:
             _fill_best(tmp, best, goal, trial_dir)
-        old = None
-        if target.exists() or target.is_symlink():
-            old = make_temp_dir(out_dir, ".best.", ".old")
-            os.replace(target, old / "best")
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return build_folder(out_dir / "best", fill)
 
 
 # --------------------------------------------------------------------------- entry points

@@ -1,0 +1,1 @@
+"""Drawing a study: its trials as a table, the plots, report.html and the Optuna export."""
