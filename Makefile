@@ -1,8 +1,9 @@
 # Commands that work on a fresh clone (each installs into .venv first if needed):
 #   make demo    installs the core package only (the bundled study uses engine sklearn;
 #                no torch), then runs the bundled study
-#   make test    installs torch==TORCH_VERSION (2.13.0), then the dev, torch and slurm extras; runs
-#                every test, a worker per CPU (pytest-xdist)
+#   make test    installs torch==TORCH_VERSION (2.13.0), then the dev, torch and slurm extras, and
+#                (as root on Debian) chromium for the report's browser tests; runs every
+#                test, a worker per CPU (pytest-xdist)
 #   make check   the install of test; runs the unit tests only (not e2e), in < 1 min
 #   make cluster-test  the install of test; as root, starts a single-node SLURM (installs
 #                its Debian packages if missing), runs the cluster tests, stops it
@@ -39,6 +40,7 @@ demo: $(CORE_STAMP)
 
 # One worker per CPU, each test file on one worker (a file's shared studies run once).
 test: $(TEST_STAMP)
+	tests/browser/install-chromium.sh
 	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not cluster"
 
 # Root (it installs Debian's SLURM packages if missing): start a single-node SLURM on

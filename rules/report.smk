@@ -9,7 +9,7 @@ rule report:
     output:
         report(
             directory(LAYOUT.report),
-            patterns=[f"{{name}}.{STUDY.settings.report}", "report.html"],
+            patterns=[f"{{name}}.{STUDY.settings.report}"],
             caption="report/plots.rst",
             category="Plots",
         ),

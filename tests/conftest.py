@@ -81,6 +81,9 @@ class Study:
             "model_config": "model.yaml",
             "experiment_name": "exp",
             "output_directory": "results",
+            # The report costs a job of ~3 s (matplotlib, fANOVA) per run; the studies of
+            # tests/test_report_workflow.py draw it, the others leave it out.
+            "report": "none",
         }
         values.update(config)
         command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]

@@ -78,7 +78,7 @@ FIRST_RUNS = {
             executor={"num_samples": 4},
         ),
         ("--cores", "1"),
-        {"max_failed_trials": 1},
+        {"max_failed_trials": 1, "report": "pdf"},  # the report of failed and skipped trials
     ),
     "budget": (model_config(executor={"num_samples": 3, "time_budget_s": 1}), (), {}),
     "deleted_model": (model_config(executor={"num_samples": 2}), (), {}),
@@ -188,6 +188,15 @@ def test_max_failed_trials_stops_the_study_early(first_runs):
     board = pd.read_csv(study.path("leaderboard.tsv"), sep="\t")
     assert (board["status"] == "skipped").sum() >= 2
     assert "max_failed_trials (1) reached" in result.stdout + result.stderr
+    # The report of a study without a finished trial (report: pdf): each parameter's
+    # plot says so, report.html lists every trial with its error.
+    report = study.path("report")
+    assert (report / "hyperopt_title.encoder.embedding_size.pdf").read_bytes()[:4] == b"%PDF"
+    assert not (report / "optimization_history.pdf").exists()  # no score to draw
+    html = (report / "report.html").read_text()
+    for row in board.itertuples():
+        assert row.trial_id in html
+    assert "skipped" in html and "failed" in html
 
 
 def test_time_budget_skips_trials_and_a_later_run_trains_them(first_runs):

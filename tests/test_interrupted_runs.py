@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from conftest import ENV, REPO, model_config
+from snaketune.study_status import INTERRUPTED, RUNNING, read_status
 from test_faults import numeric_config
 from test_workflow import job_counts
 
@@ -87,10 +88,13 @@ def contested(shared_study_factory):
     os.killpg(first.pid, signal.SIGSTOP)
     try:
         second = study.run(check=False)
+        status = read_status(study.path())  # `snaketune status` of a run in progress
     finally:
         os.killpg(first.pid, signal.SIGCONT)
     output = first.communicate(timeout=300)[0]
-    return SimpleNamespace(study=study, second=second, returncode=first.returncode, output=output)
+    return SimpleNamespace(
+        study=study, second=second, returncode=first.returncode, output=output, status=status
+    )
 
 
 # Kill points in the order the pipeline reaches them: (name, kind, value). A run is killed
@@ -119,7 +123,7 @@ def test_sigkill_at_many_points_then_resume_gives_the_same_leaderboard(study_fac
     # One run per kill point, each resuming what the runs before it left; a run whose
     # point does not come is killed after 30 s at the latest ("30 s") or ends by itself
     # ("ended"): either fails the test below.
-    hits, planned = [], []
+    hits, planned, statuses = [], [], []
     for point, kind, value in KILL_POINTS:
         if kind == "time":
             value = 0.3 + rng.random()
@@ -144,12 +148,21 @@ def test_sigkill_at_many_points_then_resume_gives_the_same_leaderboard(study_fac
                 break
             time.sleep(0.01)
         output = process.communicate()[0]
+        statuses.append(read_status(study.path()) if study.path("study.yaml").exists() else None)
         hits.append(hit)
         planned.append((4 - len(finished), job_counts(output).get("train", 0)))
     print(f"{len(hits)} kill points: {hits}")  # shown with pytest -s
     assert hits == [point for point, _, _ in KILL_POINTS], "a kill point was not hit"
     for unfinished, trains in planned:
         assert trains <= unfinished  # a resumed run never retrains a finished trial
+    # `snaketune status` after each kill: no run is active, nothing is running, and the
+    # trial killed while it trained is interrupted (the next run trains it).
+    for status in filter(None, statuses):
+        assert status.run is None and status.count(RUNNING) == 0
+        assert len(status.trials) == 4
+    by_point = dict(zip(hits, statuses, strict=True))
+    assert by_point["training 1"].count(INTERRUPTED) >= 1
+    assert by_point["scored 3"].count("ok") >= 3
     unlock(study)
     study.run()
     assert contested.returncode == 0, contested.output  # the unkilled reference run
@@ -166,6 +179,9 @@ def test_a_second_run_on_the_same_study_fails_fast(contested):
     assert second.returncode != 0
     # The study folder's own lock refuses it at parse time, before Snakemake's.
     assert "is in use by another snaketune run" in second.stdout + second.stderr
+    # `snaketune status` meanwhile names the live run, without taking its lock.
+    assert contested.status.run is not None and "pid" in contested.status.run
+    assert len(contested.status.trials) == 4
     assert contested.returncode == 0, contested.output
     assert len(pd.read_csv(contested.study.path("leaderboard.tsv"), sep="\t")) == 4
 

@@ -279,12 +279,12 @@ def _chromium() -> str:
         if found:
             return found
     pytest.skip(
-        "chromium is not installed (Debian: apt-get install chromium); "
-        "the report's browser test needs it"
+        "chromium is not installed (make test installs it as root on Debian: "
+        "tests/browser/install-chromium.sh); the browser tests need it"
     )
 
 
-def _run_chromium(page: Path, *args: str) -> subprocess.CompletedProcess:
+def run_chromium(page: Path, *args: str) -> subprocess.CompletedProcess:
     command = [_chromium(), "--headless", "--disable-gpu", "--hide-scrollbars"]
     if os.geteuid() == 0:
         command.append("--no-sandbox")
@@ -294,9 +294,9 @@ def _run_chromium(page: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def _health(page: Path) -> dict[str, str]:
+def page_health(page: Path) -> dict[str, str]:
     """The attributes the page wrote on <html> once it had loaded."""
-    result = _run_chromium(page, "--dump-dom", "--virtual-time-budget=5000")
+    result = run_chromium(page, "--dump-dom", "--virtual-time-budget=5000")
     match = re.search(r"<html([^>]*)>", result.stdout)
     assert match, result.stdout[:500]
     return dict(re.findall(r'([\w-]+)="([^"]*)"', match.group(1)))
@@ -317,7 +317,7 @@ def test_report_in_chromium(tmp_path):
             importance_note="fANOVA importances, seeded.",
         ),
     )
-    health = _health(page)
+    health = page_health(page)
     assert health.get("data-report-ready") == "1", health
     assert health.get("data-errors", "0") == "0", health
     assert health["data-images-total"] == health["data-images-ok"] == str(len(figures))
@@ -326,7 +326,7 @@ def test_report_in_chromium(tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "report_screenshot.png"
     shot.unlink(missing_ok=True)
-    _run_chromium(page, f"--screenshot={shot}", "--window-size=1280,4000")
+    run_chromium(page, f"--screenshot={shot}", "--window-size=1280,4000")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
 
@@ -337,7 +337,7 @@ def test_parallel_coordinates_page_in_chromium(tmp_path, trials):
     table = _rich_table(trials)
     page = tmp_path / "hyperopt_hiplot.html"
     write_report(page, parallel_coordinates_html(table, title="Parallel coordinates"))
-    health = _health(page)
+    health = page_health(page)
     assert health.get("data-report-ready") == "1", health
     assert health.get("data-errors", "0") == "0", health
     assert health["data-parcoords-lines"] == str(trials)
@@ -381,7 +381,7 @@ def test_brushing_and_tooltip_in_chromium(tmp_path):
     page = tmp_path / "interact.html"
     text = parallel_coordinates_html(table, title="Interaction")
     write_report(page, text.replace("</body>", _INTERACT + "</body>"))
-    health = _health(page)
+    health = page_health(page)
     assert health.get("data-errors", "0") == "0", health
     assert 0 < int(health["data-brushed"]) < 30, health
     assert health["data-status"].startswith(f"{health['data-brushed']} of 30 trials"), health
