@@ -1,6 +1,6 @@
 # Commands that work on a fresh clone (each installs into .venv first if needed):
 #   make demo    installs the core package only (the bundled study uses engine sklearn;
-#                no torch), then runs the bundled study
+#                no torch), then runs the bundled study through the snaketune command
 #   make test    installs torch==TORCH_VERSION (2.13.0), then the dev, torch and slurm extras, and
 #                (as root on Debian) chromium for the report's browser tests; runs every
 #                test, a worker per CPU (pytest-xdist)
@@ -36,7 +36,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(CORE_STAMP)
-	$(BIN)/snakemake --cores 8
+	$(BIN)/snaketune hyperopt --dataset data/titles.csv --config config/examples/titles.yaml
 
 # One worker per CPU, each test file on one worker (a file's shared studies run once).
 test: $(TEST_STAMP)
