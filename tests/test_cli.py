@@ -215,3 +215,17 @@ def test_status_of_a_folder_that_is_not_a_study(tmp_path, capsys):
     assert cli.main(["status", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "not a snaketune study folder" in err and "Traceback" not in err
+
+
+def test_status_of_a_run_that_has_not_written_its_study_yet(tmp_path):
+    study = tmp_path / "exp"
+    study.mkdir()
+    record = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+    }
+    (study / ".snaketune.lock").write_text(json.dumps(record))
+    status = read_status(study)
+    assert status.run is not None and status.trials == []
+    assert "has not written study.yaml yet" in format_status(status)

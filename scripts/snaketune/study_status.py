@@ -86,8 +86,18 @@ def read_status(study_dir: str | os.PathLike) -> StudyStatus:
     """The state of every trial of the study in `study_dir` (one with a study.yaml)."""
     study_dir = Path(study_dir)
     frozen = study_dir / "study.yaml"
+    run = live_run(study_dir)
     try:
         study = io.read_yaml(frozen) or {}
+    except FileNotFoundError:
+        if run is None:
+            raise ConfigError(
+                f"{study_dir}: not a snaketune study folder (it has no study.yaml, and no "
+                "run is starting it); give the folder a run writes, "
+                "<output_directory>/<experiment_name>."
+            ) from None
+        # A run that has parsed the study but not written study.yaml yet: starting.
+        return StudyStatus(study_dir, "minimize", "", [], run[0])
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"{study_dir}: not a snaketune study folder (cannot read {frozen.name}: {exc}); "
@@ -97,7 +107,6 @@ def read_status(study_dir: str | os.PathLike) -> StudyStatus:
     total = study.get("num_trials")
     if not isinstance(total, int) or total < 0:
         raise ConfigError(f"{frozen}: num_trials is missing; the file is not a study's.")
-    run = live_run(study_dir)
     trials = []
     for index in range(total):
         tid = trial_id(index)
@@ -132,6 +141,9 @@ def format_status(status: StudyStatus, top: int = 5) -> str:
         f"Study {status.study_dir}: "
         + (f"a run is active ({status.run})." if status.run else "no run is active.")
     ]
+    if not status.trials:
+        lines.append("The run is starting: it has not written study.yaml yet.")
+        return "\n".join(lines)
     lines.append(
         f"{len(status.trials)} trials: {done} done ({status.count(OK)} ok, "
         f"{status.failed} failed, {status.count(SKIPPED)} skipped), "
