@@ -25,8 +25,11 @@ from snaketune.study_status import format_status, read_status
 
 
 def command_of(monkeypatch, argv: list[str]) -> list[str]:
-    """The snakemake command line `snaketune <argv>` would run (nothing is run)."""
+    """The snakemake command line `snaketune <argv>` would run (nothing is run), from a
+    working directory holding the files the study config names."""
     seen = {}
+    for name in ("m.yaml", "d.csv"):
+        Path(name).write_text("")
 
     def fake_run(command, study_dir):
         seen["command"], seen["study_dir"] = command, study_dir
@@ -41,6 +44,11 @@ def command_of(monkeypatch, argv: list[str]) -> list[str]:
 def config_of(command: list[str]) -> dict[str, str]:
     values = command[command.index("--config") + 1 :]
     return dict(value.split("=", 1) for value in values)
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
 
 
 def test_hyperopt_builds_snakemake_command_from_ludwig_flags(monkeypatch):
@@ -76,12 +84,28 @@ def test_hyperopt_defaults_follow_ludwig(monkeypatch):
     assert "random_seed" not in config  # the study config's default (42, as Ludwig's)
 
 
-def test_config_str_is_written_as_the_model_config(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    command = command_of(monkeypatch, ["hyperopt", "-cs", '{"input_features": [], "hyperopt": {}}'])
+def test_config_str_is_written_as_the_model_config(monkeypatch):
+    text = '{"input_features": [], "hyperopt": {}}'
+    command = command_of(monkeypatch, ["hyperopt", "-cs", text])
     path = Path(config_of(command)["model_config"])
     assert path == Path("results/hyperopt.config.yaml")
-    assert yaml.safe_load(path.read_text()) == {"input_features": [], "hyperopt": {}}
+    assert path.read_text() == text  # as written: the model config's loader reads it
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--experiment_name", "../up"], "experiment_name"),
+        (["--output_directory", "re{s}"], "output_directory"),
+    ],
+)
+def test_a_bad_study_folder_is_refused_before_anything_is_written(capsys, tmp_path, argv, named):
+    Path("m.yaml").write_text("")
+    assert cli.main(["hyperopt", "--config", "m.yaml", *argv]) == 2
+    assert cli.main(["hyperopt", "-cs", "{}", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count(f"snaketune: {named}") == 2 and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.yaml"]
 
 
 @pytest.mark.parametrize(

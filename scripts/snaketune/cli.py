@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-
-import yaml
 
 from snaketune.errors import ConfigError, DataError
 
@@ -118,31 +117,8 @@ def _refuse_unsupported(args: argparse.Namespace) -> None:
         )
 
 
-def _model_config(args: argparse.Namespace) -> str:
-    """The model config's path; --config_str is written beside the study folder."""
-    if args.config and args.config_str:
-        raise ConfigError("give --config or --config_str, not both.")
-    if args.config:
-        return args.config
-    if not args.config_str:
-        raise ConfigError(
-            "snaketune hyperopt needs the model config: --config FILE (a Ludwig config with "
-            "a hyperopt section) or --config_str 'YAML'."
-        )
-    try:
-        parsed = yaml.safe_load(args.config_str)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--config_str: not YAML or JSON ({exc}).") from exc
-    if not isinstance(parsed, dict):
-        raise ConfigError("--config_str: expected a mapping (a Ludwig model config).")
-    path = Path(args.output_directory) / f"{args.experiment_name}.config.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(parsed, sort_keys=False))
-    return str(path)
-
-
-def _study_config(args: argparse.Namespace) -> dict[str, str]:
-    config = {"model_config": _model_config(args)}
+def _study_config(args: argparse.Namespace, model_config: str) -> dict[str, str]:
+    config = {"model_config": model_config}
     for key in ("dataset", "training_set", "validation_set", "test_set", "data_format"):
         if getattr(args, key):
             config[key] = getattr(args, key)
@@ -153,6 +129,51 @@ def _study_config(args: argparse.Namespace) -> dict[str, str]:
     if args.engine:
         config["engine"] = args.engine
     return config
+
+
+def _check_study_config(config: dict[str, str], snakefile: Path) -> None:
+    """The study config's own checks, before anything is written (the log folder, a
+    --config_str file): a bad experiment_name or output_directory never makes a folder.
+    Snakemake's run checks the rest (model config, data) as it always does."""
+    from snaketune import config as study_config
+    from snaketune import io
+    from snaketune.workflow import BUNDLED_CONFIG, rule_path
+
+    user = {k: int(v) if k == "random_seed" else v for k, v in config.items()}
+    basedir = snakefile.parent
+    bundled = io.read_yaml(basedir / BUNDLED_CONFIG) or {}
+    merged = study_config.merge_study_layers(bundled, basedir, user, Path.cwd())
+    rule_path(study_config.load_study_config(merged).study_dir, Path.cwd())
+
+
+def _config_str_file(args: argparse.Namespace) -> Path:
+    """--config_str as it will be stored: beside the study folder, as written."""
+    return Path(args.output_directory) / f"{args.experiment_name}.config.yaml"
+
+
+def _model_config(args: argparse.Namespace, snakefile: Path) -> dict[str, str]:
+    """The study config, checked; --config_str is written once the check passed."""
+    if args.config and args.config_str:
+        raise ConfigError("give --config or --config_str, not both.")
+    if args.config:
+        config = _study_config(args, args.config)
+        _check_study_config(config, snakefile)
+        return config
+    if not args.config_str:
+        raise ConfigError(
+            "snaketune hyperopt needs the model config: --config FILE (a Ludwig config with "
+            "a hyperopt section) or --config_str 'YAML'."
+        )
+    # Checked as a file first: the model config's loader reads it as it reads any file
+    # (alias bombs, huge counts), and the study config is checked before the copy.
+    with tempfile.TemporaryDirectory() as tmp:
+        draft = Path(tmp) / "config.yaml"
+        draft.write_text(args.config_str)
+        _check_study_config(_study_config(args, str(draft)), snakefile)
+    target = _config_str_file(args)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(args.config_str)
+    return _study_config(args, str(target))
 
 
 def hyperopt(args: argparse.Namespace, extra: list[str]) -> int:
@@ -166,7 +187,7 @@ def hyperopt(args: argparse.Namespace, extra: list[str]) -> int:
         )
     cores = str(os.cpu_count() or 1) if args.cores == "all" else args.cores
     command = run_study.snakemake_command(
-        _study_config(args),
+        _model_config(args, run_study.SNAKEFILE),
         cores=cores,
         profile=args.profile,
         dry_run=args.dry_run,

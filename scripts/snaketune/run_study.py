@@ -141,9 +141,15 @@ def run_with_progress(command: list[str], study_dir: Path, stream: IO[str] = sys
         pending, shown[:] = list(shown), []
     for line in pending:
         stream.write(line + "\n")
+    if interrupted:
+        stream.write(
+            "snaketune: interrupted; Snakemake stopped the study's jobs, and the same "
+            f"command resumes it. Snakemake's output: {log_path}\n"
+        )
+        return 130
     if code != 0 and not any(line.startswith("snaketune: ") for line in pending):
         stream.write(_tail(log_path))
-    if code != 0 or interrupted:
+    if code != 0:
         stream.write(f"Snakemake's full output: {log_path}\n")
     return code
 
