@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from snaketune.io import write_text
-from snaketune.report.table import StudyTable, TrialRow
+from snaketune.report.table import StudyTable, TrialRow, plain_number
 
 SECTIONS = ("history", "importance", "parameters", "pairs", "curves")
 HEADINGS = {
@@ -203,7 +203,7 @@ def _leaderboard_html(table: StudyTable, names: list[str]) -> str:
     numeric = {
         n
         for n in names
-        if all(_number(t.parameters[n]) is not None for t in table.trials if n in t.parameters)
+        if all(plain_number(t.parameters[n]) is not None for t in table.trials if n in t.parameters)
     }
     head = "".join(
         f'<th scope="col"{" class=num" if n in numeric else ""} title="{_e(n)}">'
@@ -299,18 +299,8 @@ def _finite(value: Any) -> bool:
 # --- the parallel-coordinates view ---------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _category_key(value: Any) -> str:
-    number = _number(value)
+    number = plain_number(value)
     if number is not None and number.is_integer() and abs(number) < 2**53:
         return str(int(number))  # 16 and 16.0 are one category
     return json.dumps(value, sort_keys=True, default=repr)
@@ -330,7 +320,7 @@ def parcoords_data(table: StudyTable) -> dict[str, Any]:
     for name in _parameter_names(table):
         spec = specs.get(name)
         present = [t.parameters[name] for t in finished if name in t.parameters]
-        numbers = [_number(v) for v in present]
+        numbers = [plain_number(v) for v in present]
         categorical = (spec is not None and spec.categorical) or any(
             n is None and not (isinstance(v, float) and not math.isfinite(v))
             for v, n in zip(present, numbers, strict=True)
@@ -354,7 +344,7 @@ def parcoords_data(table: StudyTable) -> dict[str, Any]:
             positive = all(n is None or n > 0 for n in numbers)
             log = bool(spec is not None and spec.log and positive)
             axes.append({"name": name, "kind": "log" if log else "linear"})
-            columns.append([_number(t.parameters.get(name)) for t in finished])
+            columns.append([plain_number(t.parameters.get(name)) for t in finished])
     best = table.ranked()[0].trial_id if finished else None
     trials = []
     for i, trial in enumerate(finished):

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from snaketune import spaces
-from snaketune.report.table import Parameter, StudyTable, TrialRow
+from snaketune.report.table import Parameter, StudyTable, TrialRow, plain_number
 
 SECTIONS = ("parameters", "pairs", "history", "curves", "importance")
 DPI = 100
@@ -94,17 +94,6 @@ def _label(value: Any, limit: int = 30) -> str:
     return _shorten(text, limit)
 
 
-def _number(value: Any) -> float | None:
-    """The value as a finite float, or None (booleans are categories, not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _direction(table: StudyTable) -> str:
     better = "higher" if table.goal == "maximize" else "lower"
     return f"{table.metric} ({better} is better)"
@@ -142,7 +131,7 @@ class _Axis:
 
     def position(self, value: Any) -> float | None:
         if self.numeric:
-            return _number(value)
+            return plain_number(value)
         return self.index.get(_key(value))
 
 
@@ -152,13 +141,13 @@ def _axis_for(parameter: Parameter, table: StudyTable) -> _Axis:
     every = [t.parameters[name] for t in table.trials if name in t.parameters]
     decide = [t.parameters[name] for t in table.finished if name in t.parameters] or every
     space = spaces.SPACES.get(parameter.space) if parameter.space else None
-    if space and not parameter.categorical and all(_number(v) is not None for v in decide):
-        log = parameter.log and all(v > 0 for v in map(_number, every) if v is not None)
+    if space and not parameter.categorical and all(plain_number(v) is not None for v in decide):
+        log = parameter.log and all(v > 0 for v in map(plain_number, every) if v is not None)
         return _Axis(numeric=True, log=log, integer=space.kind == "int")
     written = parameter.categories or []
     observed = every
-    if not written and every and all(_number(v) is not None for v in every):
-        observed = sorted(every, key=_number)
+    if not written and every and all(plain_number(v) is not None for v in every):
+        observed = sorted(every, key=plain_number)
     categories: list[Any] = []
     index: dict[str, int] = {}
     for value in [*written, *observed]:
@@ -435,7 +424,7 @@ def _curve(table: StudyTable, row: TrialRow) -> tuple[str, list[float]] | None:
         values = series.get(metric) if isinstance(series, dict) else None
         if not isinstance(values, list):
             continue
-        numbers = [_number(v) for v in values]
+        numbers = [plain_number(v) for v in values]
         if any(v is not None for v in numbers):
             label = f"{split} {metric}" + (
                 "" if feature == table.output_feature else f" ({feature})"

@@ -111,6 +111,17 @@ def _round_of(trial_id: str, trial_dir: str | None, base: Path) -> int | None:
     return None
 
 
+def plain_number(value: Any) -> float | None:
+    """The value as a finite float, or None (booleans are categories, not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _score(value: Any) -> float | None:
     try:
         score = float(value)
