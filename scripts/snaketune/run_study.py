@@ -24,8 +24,8 @@ from snaketune.progress import Progress, format_score, progress_path, read_progr
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "Snakefile"
 LOG_NAME = "logs/snakemake.log"
-# Lines of Snakemake's output shown on the terminal, above the bar.
-SHOWN_PREFIXES = ("snaketune: note:", "snaketune: warning")
+# The workflow's own lines ("snaketune: ...") are shown above the bar, but for the one
+# line per trial, which the bar replaces.
 TRIAL_PREFIX = "snaketune: trial_"
 
 
