@@ -203,18 +203,25 @@ def hyperopt(args: argparse.Namespace, extra: list[str]) -> int:
     return code
 
 
+def _study_folder(source: str) -> Path:
+    """The folder a statistics file (or a study folder) names: the study's name, and
+    where visualize writes by default."""
+    path = Path(source)
+    return path if path.is_dir() else path.parent
+
+
 def visualize(args: argparse.Namespace) -> int:
     from snaketune.report.build import build_report, write_hiplot
     from snaketune.report.table import load_statistics
 
     table = load_statistics(args.hyperopt_stats_path)
-    stats_dir = Path(args.hyperopt_stats_path)
-    stats_dir = stats_dir if stats_dir.is_dir() else stats_dir.parent
+    stats_dir = _study_folder(args.hyperopt_stats_path)
     out_dir = Path(args.output_directory) if args.output_directory else stats_dir / "report"
+    title = stats_dir.resolve().name
     if args.visualization == "hyperopt_hiplot":
-        path = write_hiplot(table, out_dir, title=stats_dir.name)
+        path = write_hiplot(table, out_dir, title=title)
     else:
-        path = build_report(table, out_dir, fmt=args.file_format, title=stats_dir.name)
+        path = build_report(table, out_dir, fmt=args.file_format, title=title)
     print(f"Wrote {path}")
     return 0
 
@@ -230,10 +237,8 @@ def export(args: argparse.Namespace) -> int:
     from snaketune.report.optuna_export import write_journal
     from snaketune.report.table import load_statistics
 
-    source = Path(args.study)
-    table = load_statistics(source)
-    folder = source if source.is_dir() else source.parent
-    name = args.study_name or folder.resolve().name
+    table = load_statistics(args.study)
+    name = args.study_name or _study_folder(args.study).resolve().name
     count = write_journal(table, Path(args.optuna), study_name=name)
     print(
         f"Wrote {count} trials of study {name!r} to {args.optuna}; open it with "

@@ -39,6 +39,16 @@ class _ScoreFailure(Exception):
     """A trial whose statistics cannot give a score (reported, never raised to the caller)."""
 
 
+def finite_score(value: Any) -> float | None:
+    """A score read back from a file as a finite float, or None for anything else (null,
+    NaN written as a string, text): readers of finished trials never raise on one."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _finite_or_none(value: Any) -> float | None:
     if value is None:
         return None

@@ -18,6 +18,7 @@ from typing import Any
 
 from snaketune import spaces
 from snaketune.errors import ConfigError
+from snaketune.score import finite_score
 
 LOG_SPACES = frozenset(name for name, space in spaces.SPACES.items() if space.log)
 CHOICE_SPACES = frozenset({"choice", "grid_search"})
@@ -122,14 +123,6 @@ def plain_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _score(value: Any) -> float | None:
-    try:
-        score = float(value)
-    except (TypeError, ValueError):
-        return None
-    return score if math.isfinite(score) else None
-
-
 def _problem(path: Path, what: str) -> ConfigError:
     return ConfigError(
         f"{path}: {what}; a hyperopt statistics file is a JSON object with hyperopt_config "
@@ -167,7 +160,7 @@ def table_from_statistics(statistics: Mapping[str, Any], path: Path) -> StudyTab
             raise _problem(path, f"trial {position} is not a JSON object")
         trial_id = str(entry.get("trial_id") or f"trial_{position:04d}")
         row_status = status or str(entry.get("status") or "failed")
-        score = _score(entry.get("metric_score")) if row_status == "ok" else None
+        score = finite_score(entry.get("metric_score")) if row_status == "ok" else None
         if row_status == "ok" and score is None:
             row_status = "failed"  # Ludwig writes a failed trial's score as NaN or null
         params = entry.get("parameters") or {}
