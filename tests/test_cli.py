@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -172,6 +173,31 @@ def test_progress_lines_count_from_the_runs_start(tmp_path):
         handle.write('{"event": "trial", "trial_id": "trial_0003", "status": "ok"')
     progress, offset2 = read_progress(progress_path(tmp_path), progress, offset)
     assert offset2 == offset and progress.done == 3
+
+
+def test_a_runs_start_replaces_the_records_of_earlier_runs(tmp_path):
+    trials = tmp_path / "trials"
+    record_start(tmp_path, [], "maximize", "accuracy", total=2)
+    write_score(trials / "trial_0000", "ok", 0.7)
+    record_trial(tmp_path, trials / "trial_0000" / "score.json")
+    record_start(tmp_path, ["trial_0000"], "maximize", "accuracy", total=2)
+    lines = progress_path(tmp_path).read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["states"] == {"trial_0000": ["ok", 0.7]}
+
+
+def test_the_bar_reads_a_replaced_file_from_its_start(tmp_path):
+    bar = run_study.ProgressBar(io.StringIO())
+    path = progress_path(tmp_path)
+    since = time.time()
+    record_start(tmp_path, [], "maximize", "accuracy", total=3)
+    write_score(tmp_path / "trials" / "trial_0000", "ok", 0.5)
+    record_trial(tmp_path, tmp_path / "trials" / "trial_0000" / "score.json")
+    bar.refresh(path, since)
+    assert (bar.progress.total, bar.progress.done) == (3, 1)
+    record_start(tmp_path, [], "maximize", "accuracy", total=5)  # a new run, a new file
+    bar.refresh(path, since)
+    assert (bar.progress.total, bar.progress.done, bar.bar.n, bar.bar.total) == (5, 0, 0, 5)
+    bar.close()
 
 
 def test_a_minimize_study_ranks_low_scores_first():

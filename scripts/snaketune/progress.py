@@ -1,23 +1,26 @@
 """A study's progress while it runs: one line per finished trial, and what a bar needs.
 
-The run's start (onstart) appends a record with every trial's state at that moment to
-`logs/progress.jsonl`; each train job appends one record when its trial is scored. A
-trial's line and the command line's progress bar read that file instead of every
-trial's score.json, so a trial's report costs one small read whatever the study's size.
-The file only feeds the display: `snaketune status` and the leaderboard read the
-trials' own files. Records are single `write` calls on a file opened for appending, so
+The run's start (onstart) writes `logs/progress.jsonl` anew with one record: every
+trial's state at that moment. Each train job appends one record when its trial is
+scored. A trial's line and the command line's progress bar read that file instead of
+every trial's score.json; it holds the current run only, so a trial's line costs one
+read of the start record and this run's records, not of every earlier run's. The file
+only feeds the display: `snaketune status` and the leaderboard read the trials' own
+files. Appended records are single `write` calls on a file opened for appending, so
 jobs that finish at once do not interleave on a local disk.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from snaketune.io import write_text
+from snaketune.score import finite_score
 
 PROGRESS_FILE = "logs/progress.jsonl"
 OK = "ok"
@@ -60,15 +63,7 @@ def trial_state(trial_dir: Path) -> tuple[str, float | None] | None:
     if not isinstance(record, dict):
         return None
     status = str(record.get("status") or "failed")
-    return status, _finite(record.get("metric_score")) if status == OK else None
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+    return status, finite_score(record.get("metric_score")) if status == OK else None
 
 
 def _append(path: Path, record: dict) -> None:
@@ -85,25 +80,24 @@ def record_start(
     study_dir: str | os.PathLike, trial_ids: list[str], goal: str, metric: str, total: int
 ) -> None:
     """onstart: the number of trials and the state of `trial_ids` (those this run does
-    not train), the baseline of the run's progress."""
+    not train), the baseline of the run's progress. It replaces the file (atomically):
+    records of earlier runs count for nothing once a run starts."""
     trials = Path(study_dir) / "trials"
     states = {}
     for tid in trial_ids:
         state = trial_state(trials / tid)
         if state is not None:
             states[tid] = list(state)
-    _append(
-        progress_path(study_dir),
-        {
-            "event": "start",
-            "time": time.time(),
-            "pid": os.getpid(),
-            "goal": goal,
-            "metric": metric,
-            "trials": total,
-            "states": states,
-        },
-    )
+    record = {
+        "event": "start",
+        "time": time.time(),
+        "pid": os.getpid(),
+        "goal": goal,
+        "metric": metric,
+        "trials": total,
+        "states": states,
+    }
+    write_text(progress_path(study_dir), json.dumps(record, separators=(",", ":")) + "\n")
 
 
 @dataclass
@@ -143,7 +137,7 @@ class Progress:
             self.metric = str(record.get("metric") or "")
             self.started = float(record.get("time") or 0.0)
             self.states = {
-                tid: (str(state[0]), _finite(state[1]))
+                tid: (str(state[0]), finite_score(state[1]))
                 for tid, state in (record.get("states") or {}).items()
                 if isinstance(state, list) and len(state) == 2
             }
@@ -151,7 +145,7 @@ class Progress:
         elif record.get("event") == "trial" and record.get("trial_id"):
             self.states[str(record["trial_id"])] = (
                 str(record.get("status") or "failed"),
-                _finite(record.get("score")),
+                finite_score(record.get("score")),
             )
             self.finished_this_run += 1
 
@@ -215,7 +209,7 @@ def record_trial(study_dir: str | os.PathLike, score_path: str | os.PathLike) ->
             "time": time.time(),
             "trial_id": score["trial_id"],
             "status": status,
-            "score": _finite(score.get("metric_score")) if status == OK else None,
+            "score": finite_score(score.get("metric_score")) if status == OK else None,
         },
     )
     progress, _ = read_progress(path)

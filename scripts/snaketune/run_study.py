@@ -10,6 +10,7 @@ and every scored trial append to.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -60,8 +61,15 @@ class ProgressBar:
         self.bar = None
         self.progress = Progress()
         self.offset = 0
+        self.inode: int | None = None
 
     def refresh(self, path: Path, since: float) -> None:
+        try:
+            inode = os.stat(path).st_ino
+        except OSError:  # the run has not started yet
+            return
+        if inode != self.inode:  # a run's start replaced the file: read it from the top
+            self.inode, self.progress, self.offset = inode, Progress(), 0
         self.progress, self.offset = read_progress(path, self.progress, self.offset)
         progress = self.progress
         if progress.started < since - 1:  # the last run's records: this run has not begun
@@ -77,6 +85,7 @@ class ProgressBar:
                 "{postfix}",
                 desc="hyperopt",
             )
+        self.bar.total = progress.total
         best = progress.best()
         self.bar.set_postfix_str(
             f"failed {progress.failed}, best {progress.metric} "
@@ -123,6 +132,7 @@ def run_with_progress(command: list[str], study_dir: Path, stream: IO[str] = sys
         pump = threading.Thread(target=_pump, args=(process.stdout, log, shown, lock))
         pump.start()
         interrupted = False
+        workflow_lines = 0  # the workflow's own lines shown (its errors among them)
         while True:
             try:
                 code = process.wait(timeout=0.5)
@@ -132,33 +142,32 @@ def run_with_progress(command: list[str], study_dir: Path, stream: IO[str] = sys
             except KeyboardInterrupt:  # Snakemake got the Ctrl-C too: it cancels its jobs
                 interrupted = True
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
-            _show(bar, shown, lock)
+            workflow_lines += _show(bar, shown, lock)
             bar.refresh(progress_path(study_dir), started)
         pump.join()
     bar.refresh(progress_path(study_dir), started)
     bar.close()
-    with lock:
-        pending, shown[:] = list(shown), []
-    for line in pending:
-        stream.write(line + "\n")
+    workflow_lines += _show(bar, shown, lock)
     if interrupted:
         stream.write(
             "snaketune: interrupted; Snakemake stopped the study's jobs, and the same "
             f"command resumes it. Snakemake's output: {log_path}\n"
         )
         return 130
-    if code != 0 and not any(line.startswith("snaketune: ") for line in pending):
+    if code != 0 and not workflow_lines:  # a failure that is not the workflow's own
         stream.write(_tail(log_path))
     if code != 0:
         stream.write(f"Snakemake's full output: {log_path}\n")
     return code
 
 
-def _show(bar: ProgressBar, shown: list[str], lock: threading.Lock) -> None:
+def _show(bar: ProgressBar, shown: list[str], lock: threading.Lock) -> int:
+    """Write the workflow lines collected so far above the bar; how many there were."""
     with lock:
         pending, shown[:] = list(shown), []
     for line in pending:
         bar.write(line)
+    return len(pending)
 
 
 def _tail(path: Path, lines: int = 25) -> str:
